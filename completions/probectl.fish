@@ -1,0 +1,1 @@
+complete --command probectl --no-files --arguments "(env _PROBECTL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) probectl)" --condition "env _PROBECTL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) probectl"

@@ -1,0 +1,38 @@
+"""Options shared by the commands, and how their output reaches the user."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+
+import typer
+
+from probectl.render.console import Style
+
+
+class Output(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+
+
+OUTPUT = typer.Option(Output.table, "-o", "--output", help="Output format.", case_sensitive=False)
+NO_COLOR = typer.Option(False, "--no-color", help="No colour (also: the NO_COLOR environment variable).")
+DEBUG = typer.Option(False, "--debug", help="Show Python tracebacks for errors.")
+FILENAME = typer.Option(
+    None,
+    "-f",
+    "--filename",
+    help="Read kubectl JSON/YAML files or a 'kubectl cluster-info dump' directory instead of a cluster; repeatable, '-' for stdin.",
+)
+NAMESPACE = typer.Option(None, "-n", "--namespace", help="The pod's namespace.")
+
+
+def style(no_color: bool) -> Style:
+    return Style.detect(sys.stdout, no_color=no_color)
+
+
+def emit(text: str) -> None:
+    """Write a finished rendering to stdout in one piece."""
+    sys.stdout.write(text)
+    sys.stdout.flush()

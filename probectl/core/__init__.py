@@ -1,0 +1,1 @@
+"""The functional core: pure functions over the API's JSON dicts. Standard library only."""

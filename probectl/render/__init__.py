@@ -1,0 +1,1 @@
+"""Renderers: results in, strings out. No decisions, no exit codes, no printing."""

@@ -1,0 +1,1 @@
+"""Sources: the only code that reads files or talks to an API server."""

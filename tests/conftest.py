@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def probectl_exe() -> str:
+    """The installed console script (the venv's, not whatever is on PATH first)."""
+    exe = Path(sys.executable).parent / "probectl"
+    if exe.exists():
+        return str(exe)
+    found = shutil.which("probectl")
+    if not found:
+        pytest.skip("probectl is not installed as a console script")
+    return found
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run probectl's main() in-process; returns (exit status, stdout, stderr)."""
+    from probectl.cli.main import main
+
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "120")
+
+    def run(*args: str):
+        status = main(list(args))
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return run
+
+
+@pytest.fixture
+def clean_env():
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR", "KUBECONFIG")}
+    env["COLUMNS"] = "120"
+    return env
