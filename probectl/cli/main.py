@@ -18,7 +18,10 @@ COMPLETE_VAR = "_PROBECTL_COMPLETE"
 
 app = typer.Typer(
     name="probectl",
-    help="Tells you why a Kubernetes pod's containers restart, crash or get no traffic.",
+    help=(
+        "Tells you why a Kubernetes pod's containers restart, crash or get no traffic.\n\n"
+        "Try it with no cluster: probectl demo"
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -44,9 +47,9 @@ def _main(
 
 
 def _register() -> None:
-    from probectl.cli import completion, exitcode
+    from probectl.cli import completion, demo, exitcode, why
 
-    for module in (exitcode, completion):
+    for module in (why, demo, exitcode, completion):
         module.register(app)
 
 

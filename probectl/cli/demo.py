@@ -1,0 +1,53 @@
+"""`probectl demo`: `why` on a bundled snapshot of failing pods; no cluster needed."""
+
+from __future__ import annotations
+
+import typer
+
+from probectl.cli import options
+
+HELP = """Run 'probectl why' on a bundled example: a small snapshot of failing pods, no cluster needed.
+
+With no POD, diagnoses the first example; --list shows them all.
+"""
+
+DEFAULT = "web-7f9c6d8b5-x2lqz"
+
+
+def snapshot():
+    from importlib.resources import files
+
+    from probectl.sources.files import Snapshot, _load_text
+
+    snap = Snapshot()
+    _load_text(snap, files("probectl.examples").joinpath("demo.json").read_text("utf-8"), "demo.json", explicit=True)
+    return snap
+
+
+def demo(
+    pod: str | None = typer.Argument(None, metavar="POD", help="Which example pod (see --list)."),
+    list_pods: bool = typer.Option(False, "--list", help="List the example pods and their verdicts."),
+    output: options.Output = options.OUTPUT,
+    no_color: bool = options.NO_COLOR,
+    debug: bool = options.DEBUG,
+) -> None:
+    from probectl.cli.why import diagnose_snapshot, show
+
+    snap = snapshot()
+    if list_pods:
+        from probectl.core.diagnose import diagnose, snapshot_time
+
+        now = snapshot_time(snap.pods, snap.events)
+        lines = []
+        for p in snap.pods:
+            d = diagnose(p, snap.events, now)
+            lines.append(f"{d.pod.name:<34} {d.pod.namespace:<8} {d.cause.value:<24} probectl demo {d.pod.name}")
+        options.emit("\n".join(lines) + "\n")
+        return
+    show(diagnose_snapshot(snap, pod or DEFAULT, None), output, no_color)
+    if output is options.Output.table and not pod:
+        options.emit("More examples: probectl demo --list\n")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo", help=HELP)(demo)

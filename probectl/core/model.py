@@ -1,0 +1,320 @@
+"""Results of the analysis: frozen records, and their JSON form (../shared/spec/diagnosis.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+API_VERSION = "probectl/v1"
+
+
+class Cause(str, Enum):
+    """The fixed verdict vocabulary. Never rename or remove a value: scripts parse them."""
+
+    HEALTHY = "healthy"
+    COMPLETED = "completed"
+    OOM_KILLED = "oom-killed"
+    LIVENESS_PROBE_FAILED = "liveness-probe-failed"
+    STARTUP_PROBE_FAILED = "startup-probe-failed"
+    READINESS_PROBE_FAILED = "readiness-probe-failed"
+    APP_ERROR = "app-error"
+    CRASHED_SIGNAL = "crashed-signal"
+    KILLED = "killed"
+    TERMINATED = "terminated"
+    COMMAND_NOT_FOUND = "command-not-found"
+    PERMISSION_DENIED = "permission-denied"
+    START_ERROR = "start-error"
+    IMAGE_PULL_FAILED = "image-pull-failed"
+    CONFIG_ERROR = "config-error"
+    EVICTED = "evicted"
+    DEADLINE_EXCEEDED = "deadline-exceeded"
+    UNSCHEDULABLE = "unschedulable"
+    UNKNOWN = "unknown"
+
+
+class Confidence(str, Enum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Severity(str, Enum):
+    """How bad a finding is: `critical` needs action, `warning` deserves a look."""
+
+    OK = "ok"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.OK: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+
+# Default severity of each cause; `completed` under restartPolicy Always is raised to
+# warning by the engine (a one-shot program run as a long-lived workload).
+SEVERITY: dict[Cause, Severity] = {
+    Cause.HEALTHY: Severity.OK,
+    Cause.COMPLETED: Severity.OK,
+    Cause.OOM_KILLED: Severity.CRITICAL,
+    Cause.LIVENESS_PROBE_FAILED: Severity.CRITICAL,
+    Cause.STARTUP_PROBE_FAILED: Severity.CRITICAL,
+    Cause.READINESS_PROBE_FAILED: Severity.WARNING,
+    Cause.APP_ERROR: Severity.CRITICAL,
+    Cause.CRASHED_SIGNAL: Severity.CRITICAL,
+    Cause.KILLED: Severity.CRITICAL,
+    Cause.TERMINATED: Severity.WARNING,
+    Cause.COMMAND_NOT_FOUND: Severity.CRITICAL,
+    Cause.PERMISSION_DENIED: Severity.CRITICAL,
+    Cause.START_ERROR: Severity.CRITICAL,
+    Cause.IMAGE_PULL_FAILED: Severity.CRITICAL,
+    Cause.CONFIG_ERROR: Severity.CRITICAL,
+    Cause.EVICTED: Severity.CRITICAL,
+    Cause.DEADLINE_EXCEEDED: Severity.CRITICAL,
+    Cause.UNSCHEDULABLE: Severity.CRITICAL,
+    Cause.UNKNOWN: Severity.WARNING,
+}
+
+
+def iso(t: datetime | None) -> str | None:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ") if t else None
+
+
+@dataclass(frozen=True)
+class Termination:
+    exit_code: int
+    signal: str | None
+    reason: str
+    meaning: str
+    message: str = ""
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    current: bool = False  # state.terminated (the container is stopped now), not lastState
+
+    @property
+    def run_seconds(self) -> float | None:
+        if self.started_at and self.finished_at and self.finished_at >= self.started_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    def to_dict(self) -> dict:
+        return {
+            "exitCode": self.exit_code,
+            "signal": self.signal,
+            "reason": self.reason or None,
+            "meaning": self.meaning,
+            "message": self.message or None,
+            "startedAt": iso(self.started_at),
+            "finishedAt": iso(self.finished_at),
+            "runSeconds": self.run_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    kind: str  # liveness | readiness | startup
+    handler: str  # "http-get http://:8080/healthz", "tcp-socket :5432", "exec [cat /tmp/ok]", "grpc :9090"
+    initial_delay: int
+    period: int
+    timeout: int
+    success_threshold: int
+    failure_threshold: int
+    termination_grace: int | None = None  # probe-level terminationGracePeriodSeconds
+
+    @property
+    def budget_seconds(self) -> int:
+        """initialDelaySeconds + periodSeconds x failureThreshold."""
+        return self.initial_delay + self.period * self.failure_threshold
+
+    @property
+    def failure_window(self) -> int:
+        """Seconds of consecutive failures before the kubelet acts (kill or unready)."""
+        return self.period * self.failure_threshold
+
+    def describe(self) -> str:
+        """Like kubectl describe: `http-get http://:8080/healthz delay=0s timeout=1s period=10s #success=1 #failure=3`."""
+        return (
+            f"{self.handler} delay={self.initial_delay}s timeout={self.timeout}s period={self.period}s "
+            f"#success={self.success_threshold} #failure={self.failure_threshold}"
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "handler": self.handler,
+            "initialDelaySeconds": self.initial_delay,
+            "periodSeconds": self.period,
+            "timeoutSeconds": self.timeout,
+            "successThreshold": self.success_threshold,
+            "failureThreshold": self.failure_threshold,
+            "budgetSeconds": self.budget_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class ProbeStats:
+    kind: str
+    config: ProbeConfig | None
+    failures: int = 0  # "<Kind> probe failed" occurrences in the events
+    errors: int = 0  # "<Kind> probe errored ..." occurrences
+    kills: int = 0  # "Container X failed <kind> probe, will be restarted"
+    last_message: str = ""
+    last_seen: datetime | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "configured": self.config is not None,
+            "failures": self.failures,
+            "errors": self.errors,
+            "kills": self.kills,
+            "lastMessage": self.last_message or None,
+            "lastSeen": iso(self.last_seen),
+            "config": self.config.to_dict() if self.config else None,
+        }
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """An event, normalised from core/v1 or events.k8s.io/v1."""
+
+    type: str
+    reason: str
+    message: str
+    count: int
+    first: datetime | None
+    last: datetime | None
+    source: str = ""
+    kind: str = ""
+    name: str = ""
+    namespace: str = ""
+    uid: str = ""
+    field_path: str = ""
+    container: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "type": self.type,
+            "reason": self.reason,
+            "message": self.message,
+            "count": self.count,
+            "firstTimestamp": iso(self.first),
+            "lastTimestamp": iso(self.last),
+            "source": self.source or None,
+            "container": self.container,
+        }
+
+
+@dataclass(frozen=True)
+class ContainerDiagnosis:
+    name: str
+    type: str  # container | init | sidecar | ephemeral
+    image: str
+    cause: Cause
+    confidence: Confidence
+    severity: Severity
+    summary: str
+    ready: bool | None
+    restart_count: int
+    state: str  # running | waiting | terminated | unknown
+    state_reason: str = ""
+    state_message: str = ""
+    started_at: datetime | None = None
+    last_termination: Termination | None = None
+    will_restart: bool = False
+    restart_explanation: str = ""
+    probes: dict[str, ProbeStats] = field(default_factory=dict)
+    memory_limit: str | None = None
+    evidence: tuple[str, ...] = ()
+    next_steps: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "image": self.image or None,
+            "cause": self.cause.value,
+            "confidence": self.confidence.value,
+            "severity": self.severity.value,
+            "summary": self.summary,
+            "ready": self.ready,
+            "restartCount": self.restart_count,
+            "state": self.state,
+            "stateReason": self.state_reason or None,
+            "stateMessage": self.state_message or None,
+            "startedAt": iso(self.started_at),
+            "lastTermination": self.last_termination.to_dict() if self.last_termination else None,
+            "willRestart": self.will_restart,
+            "restartExplanation": self.restart_explanation,
+            "memoryLimit": self.memory_limit,
+            "probes": {k: v.to_dict() for k, v in self.probes.items()},
+            "evidence": list(self.evidence),
+            "nextSteps": list(self.next_steps),
+        }
+
+
+@dataclass(frozen=True)
+class PodInfo:
+    namespace: str
+    name: str
+    uid: str = ""
+    phase: str = ""
+    restart_policy: str = "Always"
+    node: str = ""
+    created: datetime | None = None
+    reason: str = ""
+    message: str = ""
+    owner_kind: str = ""
+    owner_name: str = ""
+    deleting: bool = False
+    qos: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "namespace": self.namespace,
+            "name": self.name,
+            "uid": self.uid or None,
+            "phase": self.phase or None,
+            "restartPolicy": self.restart_policy,
+            "node": self.node or None,
+            "createdAt": iso(self.created),
+            "reason": self.reason or None,
+            "message": self.message or None,
+            "owner": {"kind": self.owner_kind, "name": self.owner_name} if self.owner_kind else None,
+            "deleting": self.deleting,
+            "qosClass": self.qos or None,
+        }
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    pod: PodInfo
+    cause: Cause
+    confidence: Confidence
+    severity: Severity
+    summary: str
+    containers: tuple[ContainerDiagnosis, ...]
+    events: tuple[EventRecord, ...] = ()
+    evidence: tuple[str, ...] = ()
+    next_steps: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    as_of: datetime | None = None
+    culprit: str | None = None  # the container whose cause is the pod's, if any
+
+    def to_dict(self) -> dict:
+        return {
+            "apiVersion": API_VERSION,
+            "kind": "Diagnosis",
+            "pod": self.pod.to_dict(),
+            "cause": self.cause.value,
+            "confidence": self.confidence.value,
+            "severity": self.severity.value,
+            "summary": self.summary,
+            "culprit": self.culprit,
+            "asOf": iso(self.as_of),
+            "containers": [c.to_dict() for c in self.containers],
+            "evidence": list(self.evidence),
+            "nextSteps": list(self.next_steps),
+            "warnings": list(self.warnings),
+            "events": [e.to_dict() for e in self.events],
+        }

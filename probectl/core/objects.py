@@ -1,0 +1,207 @@
+"""Safe accessors over raw API dicts: any field may be missing or of the wrong type."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+CONTAINER = "container"
+INIT = "init"
+SIDECAR = "sidecar"
+EPHEMERAL = "ephemeral"
+
+
+def get(obj, *path, default=None):
+    """obj[path[0]][path[1]]..., or `default` when any step is missing or not a dict/list."""
+    cur = obj
+    for key in path:
+        if isinstance(key, int):
+            if not isinstance(cur, list) or not -len(cur) <= key < len(cur):
+                return default
+        elif not isinstance(cur, dict) or key not in cur:
+            return default
+        cur = cur[key]
+    return default if cur is None else cur
+
+
+def text(obj, *path) -> str:
+    v = get(obj, *path)
+    return v if isinstance(v, str) else ("" if v is None or isinstance(v, (dict, list)) else str(v))
+
+
+def integer(obj, *path, default: int | None = None) -> int | None:
+    v = get(obj, *path)
+    if isinstance(v, bool):
+        return default
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, str) and re.fullmatch(r"-?[0-9]{1,12}", v.strip()):
+        return int(v)
+    return default
+
+
+def dicts(obj, *path) -> list[dict]:
+    v = get(obj, *path)
+    return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
+
+
+_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def parse_time(value) -> datetime | None:
+    """RFC 3339 as the API writes it (`2024-05-01T10:00:00Z`, with fractions in MicroTime).
+
+    Zero times (`0001-01-01T00:00:00Z`, as a lost container reports) and junk give None.
+    """
+    if not isinstance(value, str):
+        return None
+    m = _TIME.fullmatch(value.strip())
+    if not m:
+        return None
+    y, mo, d, h, mi, s, frac, tz = m.groups()
+    if y == "0001":
+        return None
+    try:
+        micro = int((frac or "0")[:6].ljust(6, "0"))
+        t = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micro, tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    if tz and tz.upper() != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        from datetime import timedelta
+
+        t -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return t
+
+
+def human_duration(seconds: float | None) -> str:
+    """kubectl's compact ages: 45s, 3m12s, 2h5m, 3d4h, 400d."""
+    if seconds is None:
+        return "?"
+    s = int(max(0, seconds))
+    if s < 120:
+        return f"{s}s"
+    m, s = divmod(s, 60)
+    if m < 10:
+        return f"{m}m{s}s" if s else f"{m}m"
+    if m < 60:
+        return f"{m}m"
+    h, m = divmod(m, 60)
+    if h < 8:
+        return f"{h}h{m}m" if m else f"{h}h"
+    if h < 48:
+        return f"{h}h"
+    d, h = divmod(h, 24)
+    if d < 8:
+        return f"{d}d{h}h" if h else f"{d}d"
+    return f"{d}d"
+
+
+@dataclass(frozen=True)
+class ContainerRef:
+    """One container of a pod with its spec and its status (either may be empty)."""
+
+    name: str
+    type: str
+    spec: dict
+    status: dict
+    index: int
+
+
+def containers(pod: dict) -> list[ContainerRef]:
+    """Every container of the pod, in start order: init and sidecar, main, ephemeral."""
+    out: list[ContainerRef] = []
+    groups = (
+        ("initContainers", "initContainerStatuses"),
+        ("containers", "containerStatuses"),
+        ("ephemeralContainers", "ephemeralContainerStatuses"),
+    )
+    for spec_key, status_key in groups:
+        statuses = {text(s, "name"): s for s in dicts(pod, "status", status_key)}
+        seen = set()
+        for i, spec in enumerate(dicts(pod, "spec", spec_key)):
+            name = text(spec, "name")
+            if not name or name in seen:
+                continue
+            seen.add(name)
+            out.append(ContainerRef(name, _type(spec_key, spec), spec, statuses.pop(name, {}), i))
+        # A status whose spec is missing (a partial object): keep it, it is evidence.
+        for name, status in statuses.items():
+            if name and name not in seen:
+                out.append(ContainerRef(name, _type(spec_key, {}), {}, status, len(seen)))
+    return out
+
+
+def _type(spec_key: str, spec: dict) -> str:
+    if spec_key == "initContainers":
+        return SIDECAR if text(spec, "restartPolicy") == "Always" else INIT
+    if spec_key == "ephemeralContainers":
+        return EPHEMERAL
+    return CONTAINER
+
+
+_FIELD_PATH = re.compile(r"spec\.(containers|initContainers|ephemeralContainers)\{(.+)\}")
+
+
+def field_path_container(field_path: str) -> tuple[str, str] | None:
+    """`spec.containers{api}` -> ("containers", "api"); anything else -> None."""
+    m = _FIELD_PATH.fullmatch(field_path.strip()) if isinstance(field_path, str) else None
+    return (m.group(1), m.group(2)) if m else None
+
+
+def condition(pod: dict, ctype: str) -> dict:
+    for c in dicts(pod, "status", "conditions"):
+        if c.get("type") == ctype:
+            return c
+    return {}
+
+
+def owner(pod: dict) -> tuple[str, str]:
+    """The controlling owner as users name it: a ReplicaSet's pods belong to its Deployment."""
+    refs = dicts(pod, "metadata", "ownerReferences")
+    ref = next((r for r in refs if r.get("controller") is True), refs[0] if refs else None)
+    if not ref:
+        return "", ""
+    kind, name = text(ref, "kind"), text(ref, "name")
+    pth = text(pod, "metadata", "labels", "pod-template-hash")
+    if kind == "ReplicaSet" and pth and name.endswith("-" + pth):
+        return "Deployment", name[: -len(pth) - 1]
+    return kind, name
+
+
+def memory_limit(spec: dict) -> str | None:
+    v = get(spec, "resources", "limits", "memory")
+    return str(v) if isinstance(v, (str, int, float)) and not isinstance(v, bool) else None
+
+
+_UNITS = {
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+    "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18, "": 1,
+}
+
+
+def quantity_bytes(q: str | None) -> int | None:
+    """`256Mi` -> 268435456; None when it is not a memory quantity."""
+    if not isinstance(q, str):
+        return None
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|)\s*", q)
+    if not m:
+        return None
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
+
+
+def format_bytes(n: int) -> str:
+    """Binary units as a Kubernetes quantity: 536870912 -> 512Mi."""
+    for unit, size in (("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+        if n >= size and n % size == 0:
+            return f"{n // size}{unit}"
+    for unit, size in (("Gi", 2**30), ("Mi", 2**20)):
+        if n >= size:
+            return f"{-(-n // size)}{unit}"
+    return str(n)

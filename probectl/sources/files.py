@@ -1,0 +1,176 @@
+"""Read what kubectl wrote: JSON or YAML of a Pod, a PodList, an Event, an EventList
+(core/v1 or events.k8s.io/v1), a `List` of any of these, concatenated documents, a
+directory written by `kubectl cluster-info dump --output-directory`, or standard input.
+
+Produces the same raw dicts the API server returns. Items of typed lists (PodList,
+EventList: what `cluster-info dump` and the API write) carry no `kind`; it is inferred.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+
+from probectl.errors import InputError
+
+MAX_BYTES = 512 * 1024 * 1024
+EXTENSIONS = (".json", ".yaml", ".yml")
+POD_KINDS = {"Pod"}
+EVENT_KINDS = {"Event"}
+_ITEM_KIND = {"PodList": "Pod", "EventList": "Event"}
+
+
+@dataclass
+class Snapshot:
+    """Objects read from files: pods and events as raw dicts."""
+
+    pods: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # kind -> count of objects ignored
+
+    def add(self, obj: dict, inferred_kind: str = "") -> None:
+        kind = obj.get("kind") if isinstance(obj.get("kind"), str) else inferred_kind
+        if kind in POD_KINDS:
+            self.pods.append(obj)
+        elif kind in EVENT_KINDS:
+            self.events.append(obj)
+        elif kind.endswith("List") or kind == "List":
+            items = obj.get("items")
+            if items is None:
+                return
+            if not isinstance(items, list):
+                raise InputError(f"a {kind} whose items is not a list")
+            child = _ITEM_KIND.get(kind, "")
+            for item in items:
+                if isinstance(item, dict):
+                    self.add(item, child)
+        else:
+            self.skipped[kind or "(no kind)"] = self.skipped.get(kind or "(no kind)", 0) + 1
+
+
+def load(paths: list[str], stdin=None) -> Snapshot:
+    """Read every path (`-` is standard input). Raises InputError with a one-line message."""
+    snap = Snapshot()
+    for path in paths:
+        if path == "-":
+            stream = stdin if stdin is not None else sys.stdin
+            data = stream.read()
+            if isinstance(data, bytes):
+                data = data.decode("utf-8", errors="replace")
+            _load_text(snap, data, "standard input", explicit=True)
+        elif os.path.isdir(path):
+            _load_dir(snap, path)
+        else:
+            _load_file(snap, path, explicit=True)
+        snap.sources.append(path)
+    return snap
+
+
+def _load_dir(snap: Snapshot, root: str) -> None:
+    found = False
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.endswith(EXTENSIONS):
+                found = True
+                _load_file(snap, os.path.join(dirpath, name), explicit=False)
+    if not found:
+        raise InputError(f"{root}: no .json or .yaml files in this directory")
+
+
+def _load_file(snap: Snapshot, path: str, explicit: bool) -> None:
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_BYTES:
+            raise InputError(f"{path}: {size // 2**20} MiB is larger than probectl reads ({MAX_BYTES // 2**20} MiB)")
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file or directory") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
+    if b"\x00" in raw[:8192]:
+        raise InputError(f"{path}: binary data, not kubectl JSON or YAML")
+    _load_text(snap, raw.decode("utf-8", errors="replace"), path, explicit)
+
+
+def _load_text(snap: Snapshot, data: str, where: str, explicit: bool) -> None:
+    if not data.strip():
+        raise InputError(f"{where}: empty input")
+    before = (len(snap.pods), len(snap.events))
+    for doc in _documents(data, where):
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            raise InputError(f"{where}: expected a Kubernetes object, found a {type(doc).__name__}")
+        snap.add(doc)
+    if explicit and (len(snap.pods), len(snap.events)) == before:
+        kinds = ", ".join(sorted(snap.skipped)) or "nothing"
+        raise InputError(f"{where}: holds no Pod or Event (found {kinds}); probectl reads Pods, Events and their Lists")
+
+
+def _documents(data: str, where: str):
+    stripped = data.lstrip()
+    if stripped[:1] in ("{", "["):
+        try:
+            yield json.loads(data)
+            return
+        except json.JSONDecodeError:
+            if stripped[:1] == "{":
+                yield from _concatenated_json(data, where)
+                return
+            raise InputError(f"{where}: not valid JSON") from None
+    yield from _yaml_documents(data, where)
+
+
+def _concatenated_json(data: str, where: str):
+    """Several JSON objects in a row, as `kubectl cluster-info dump` writes to stdout (with
+    "==== START logs ..." blocks between them, which are skipped)."""
+    decoder = json.JSONDecoder()
+    i, n, found = 0, len(data), 0
+    while i < n:
+        j = data.find("{", i)
+        if j < 0:
+            break
+        if data[i:j].strip() and found == 0 and not data[i:j].lstrip().startswith("===="):
+            raise InputError(f"{where}: not valid JSON")
+        try:
+            obj, end = decoder.raw_decode(data, j)
+        except json.JSONDecodeError as e:
+            if found == 0:
+                raise InputError(f"{where}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+            # a brace inside a log block: skip to the next line
+            nl = data.find("\n", j)
+            i = n if nl < 0 else nl + 1
+            continue
+        found += 1
+        yield obj
+        i = end
+
+
+def _yaml_documents(data: str, where: str):
+    import yaml
+
+    class _NoAliasLoader(yaml.SafeLoader):
+        """kubectl never writes YAML aliases; refusing them stops alias bombs."""
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(None, None, "YAML aliases are not accepted", event.start_mark)
+            return super().compose_node(parent, index)
+
+    try:
+        yield from yaml.load_all(data, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(e, "problem", None) or "invalid"
+        raise InputError(f"{where}: neither JSON nor valid YAML{at}: {problem}") from None
