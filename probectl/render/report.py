@@ -127,28 +127,31 @@ def render(d: Diagnosis, style: Style, *, live: bool = False) -> str:
 
     # verdict
     sev_style = SEVERITY_STYLE[d.severity]
-    body = Text()
-    body.append(clean(d.summary), style="bold")
     bullet = "•" if style.unicode else "-"
-    if d.evidence:
-        body.append("\n\nEvidence\n", style="bold")
-        body.append("\n".join(f" {bullet} {clean(x, oneline=True)}" for x in d.evidence))
-    if d.next_steps:
-        body.append("\n\nNext steps\n", style="bold")
-        body.append("\n".join(f" $ {clean(x, oneline=True)}" if x.startswith(("kubectl", "probectl")) else f" {bullet} {clean(x, oneline=True)}"
-                              for x in d.next_steps))
+    body: list = [Text(clean(d.summary), style="bold")]
+
+    def section(title: str, rows: list[tuple[str, str]], title_style: str = "bold") -> None:
+        if not rows:
+            return
+        body.append(Text(""))
+        body.append(Text(title, style=title_style))
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        for marker, line in rows:
+            grid.add_row(f" {marker}", Text(clean(line, oneline=True)))
+        body.append(grid)
+
+    section("Evidence", [(bullet, x) for x in d.evidence])
+    section("Next steps", [("$" if x.startswith(("kubectl", "probectl")) else bullet, x) for x in d.next_steps])
     others = [c for c in d.containers if c.name != d.culprit and c.severity is not Severity.OK]
-    if others:
-        body.append("\n\nAlso\n", style="bold")
-        body.append("\n".join(f" {bullet} {clean(c.summary, oneline=True)} [{c.cause.value}]" for c in others))
-    if d.warnings:
-        body.append("\n\nWarnings\n", style="bold yellow")
-        body.append("\n".join(f" ! {clean(w, oneline=True)}" for w in d.warnings))
+    section("Also", [(bullet, f"{c.summary} [{c.cause.value}]") for c in others])
+    section("Warnings", [("!", w) for w in d.warnings], "bold yellow")
     title = Text()
     title.append("Verdict: ")
     title.append(d.cause.value, style=sev_style)
     title.append(f"  ({d.severity.value}, confidence {d.confidence.value})")
-    parts.append(Panel(Group(body), title=title, title_align="left", box=box, border_style=sev_style.split()[-1], expand=True))
+    parts.append(Panel(Group(*body), title=title, title_align="left", box=box, border_style=sev_style.split()[-1], expand=True))
     return to_text(parts, style)
 
 
