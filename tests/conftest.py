@@ -44,3 +44,19 @@ def clean_env():
     env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR", "KUBECONFIG")}
     env["COLUMNS"] = "120"
     return env
+
+
+@pytest.fixture(scope="session")
+def tls():
+    """A throw-away CA, a server certificate for 127.0.0.1 and a client certificate."""
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    server = ca.issue_cert("127.0.0.1", "localhost")
+    client = ca.issue_cert("probectl-test-client")
+    return {
+        "ca_obj": ca,
+        "server": server,
+        "ca": ca.cert_pem.bytes(),
+        "client_cert": client.cert_chain_pems[0].bytes(),
+        "client_key": client.private_key_pem.bytes(),
+    }

@@ -81,9 +81,9 @@ def test_wrong_namespace(cli, tmp_path):
     assert status == 2 and 'in namespace "prod"' in err
 
 
-def test_no_filename_is_a_usage_error(cli):
-    status, out, err = cli("why", "web")
-    assert status == 2 and out == "" and "-f" in err
+def test_no_pod_and_no_filename_is_a_usage_error(cli):
+    status, out, err = cli("why")
+    assert status == 2 and out == "" and "name a pod" in err
 
 
 def test_bad_file_one_line(cli, tmp_path):

@@ -37,3 +37,14 @@ def test_completes_every_command(clean_env):
 def test_completes_options_and_choices(clean_env):
     assert {"--list", "--output", "--no-color"} <= set(_complete(clean_env, "probectl exitcode -", 2))
     assert _complete(clean_env, "probectl exitcode -o ", 3) == ["table", "json", "yaml"]
+
+
+def test_kubectl_plugin_completion(clean_env):
+    from pathlib import Path
+
+    exe = Path(probectl_exe()).parent / "kubectl_complete-probectl"
+    r = subprocess.run([str(exe), "__complete", "wh"], capture_output=True, text=True, env=clean_env, timeout=60)
+    assert r.returncode == 0
+    assert r.stdout.splitlines()[0].startswith("why\t") and r.stdout.splitlines()[-1] == ":4"
+    r = subprocess.run([str(exe), "__completeNoDesc", "why", "-o", ""], capture_output=True, text=True, env=clean_env, timeout=60)
+    assert r.stdout.split() == ["table", "json", "yaml", ":4"]

@@ -35,3 +35,30 @@ def completion(shell: Shell = typer.Argument(..., help="bash, zsh or fish.")) ->
 
 def register(app: typer.Typer) -> None:
     app.command("completion")(completion)
+
+
+def kubectl_complete(argv: list[str]) -> str:
+    """kubectl's plugin completion: kubectl runs `kubectl_complete-probectl __complete ARGS...
+    INCOMPLETE` and reads one candidate a line, then `:DIRECTIVE` (Cobra's protocol)."""
+    import typer as _typer
+    from typer._click.shell_completion import _resolve_context, _resolve_incomplete  # typer pinned
+
+    from probectl.cli.main import app
+
+    args = list(argv)
+    if args and args[0] in ("__complete", "__completeNoDesc"):
+        describe = args[0] == "__complete"
+        args = args[1:]
+    else:
+        describe = True
+    incomplete = args.pop() if args else ""
+    command = _typer.main.get_command(app)
+    try:
+        ctx = _resolve_context(command, {}, "kubectl probectl", args)
+        obj, incomplete = _resolve_incomplete(ctx, args, incomplete)
+        items = obj.shell_complete(ctx, incomplete)
+    except Exception:  # noqa: BLE001 - a TAB press must never print a traceback
+        items = []
+    lines = [item.value + (f"\t{item.help}" if describe and item.help else "") for item in items]
+    lines.append(":4")  # ShellCompDirectiveNoFileComp
+    return "\n".join(lines) + "\n"

@@ -57,7 +57,9 @@ _register()
 
 
 def _error(message: str) -> None:
-    sys.stderr.write(f"probectl: error: {message}\n")
+    from probectl.render.safe import clean
+
+    sys.stderr.write(f"probectl: error: {clean(message, oneline=True)}\n")
     sys.stderr.flush()
 
 
@@ -138,3 +140,11 @@ def run() -> None:
 def run_plugin() -> None:
     """Console script `kubectl-probectl`: kubectl runs it as `kubectl probectl`."""
     _exit(main(prog_name="kubectl probectl"))
+
+
+def run_kubectl_complete() -> None:
+    """Console script `kubectl_complete-probectl`: completion for `kubectl probectl <TAB>`."""
+    from probectl.cli.completion import kubectl_complete
+
+    sys.stdout.write(kubectl_complete(sys.argv[1:]))
+    _exit(0)

@@ -25,7 +25,12 @@ FILENAME = typer.Option(
     "--filename",
     help="Read kubectl JSON/YAML files or a 'kubectl cluster-info dump' directory instead of a cluster; repeatable, '-' for stdin.",
 )
-NAMESPACE = typer.Option(None, "-n", "--namespace", help="The pod's namespace.")
+NAMESPACE = typer.Option(None, "-n", "--namespace", help="The namespace (default: the context's, else \"default\").")
+CONTEXT = typer.Option(None, "--context", help="The kubeconfig context to use (default: the current context).")
+KUBECONFIG = typer.Option(None, "--kubeconfig", help="Path to the kubeconfig file (default: KUBECONFIG, else ~/.kube/config).")
+REQUEST_TIMEOUT = typer.Option(
+    None, "--request-timeout", help="How long to wait for each API request: 30s, 1m, 500ms; 0 for no limit. [default: 30s]"
+)
 
 
 def style(no_color: bool) -> Style:

@@ -1,6 +1,8 @@
-"""`probectl why POD`: one pod's verdict with its evidence."""
+"""`probectl why POD`: one pod's verdict with its evidence, from a cluster or from files."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import typer
 
@@ -13,14 +15,21 @@ Reads the pod and its events, decodes each container's last termination, correla
 with probe failures, the kills the kubelet announced and the restartPolicy, and gives one
 verdict with its evidence and next steps.
 
-Read kubectl output instead of a cluster with -f (repeatable, '-' for stdin):
+From the current kubectl context:
 
-  kubectl get pod web-7f9c -n shop -o json > pod.json
-  kubectl get events -n shop -o json > events.json
-  probectl why web-7f9c -n shop -f pod.json -f events.json
+  probectl why web-7f9c6d8b5-x2lqz -n shop
+  probectl why web -n shop            # no such pod: the pods of Deployment web
+  probectl why web-7f9c6d8b5-x2lqz --logs 20
 
-Exit status: 0 when the pod is fine, 1 when it has trouble, 2 for bad input.
+From kubectl output instead of a cluster, with -f (repeatable, '-' for stdin):
+
+  probectl why web-7f9c6d8b5-x2lqz -n shop -f pod.json -f events.json
+
+Exit status: 0 when the pod is fine, 1 when it has trouble, 2 for bad input or an
+unknown pod, 3 when the cluster cannot be read.
 """
+
+LOG_LINE_LIMIT = 1000
 
 
 def diagnose_snapshot(snap, pod_name: str | None, namespace: str | None):
@@ -32,35 +41,122 @@ def diagnose_snapshot(snap, pod_name: str | None, namespace: str | None):
     return diagnose(pod, snap.events, snapshot_time(snap.pods, snap.events))
 
 
-def show(diagnosis, output: options.Output, no_color: bool) -> None:
+def diagnose_live(name: str, *, namespace: str | None, context: str | None, kubeconfig: str | None,
+                  timeout: str | None, logs: int) -> list:
+    """GET the pod, LIST its events (and with --logs, one log request per troubled
+    container). When no pod has that name, the pods of the workload of that name."""
+    from datetime import datetime, timezone
+
+    from probectl.core.diagnose import diagnose
+    from probectl.core.select import related_pods, strip_kind
+    from probectl.sources import cluster as cl
+
+    conn = cl.connect(kubeconfig, context, namespace)
+    client = cl.Client(conn, cl.parse_timeout(timeout))
+    ns = conn.target.namespace
+    name = strip_kind(name)
+    notes: list[str] = []
+    try:
+        pods = [cl.get_pod(client, ns, name)]
+        fetch_events = lambda: cl.pod_events(client, pods[0])  # noqa: E731
+    except cl.NotFound:
+        try:
+            everyone = cl.namespace_pods(client, ns)
+        except cl.Forbidden as e:
+            raise cl.ClusterError(f'pod "{name}" not found in namespace "{ns}", and listing its pods is {e.message}') from None
+        what, pods = related_pods(everyone, name)
+        if not pods:
+            raise cl.not_found(ns, name, [p.get("metadata", {}).get("name", "") for p in everyone]) from None
+        notes.append(f'There is no pod named "{name}" in namespace "{ns}": these are the {len(pods)} pod(s) of {what}.')
+        fetch_events = lambda: cl.namespace_pod_events(client, ns)  # noqa: E731
+    except cl.Forbidden as e:
+        raise cl.ClusterError(f'cannot read pod "{name}" in namespace "{ns}" ({conn.target.where()}): {e.message}') from None
+    events_note = None
+    try:
+        events = fetch_events()
+    except cl.Forbidden as e:
+        events, events_note = [], (f"Events could not be read ({e.message}): the verdict rests on the pod's status alone, "
+                                   "so probe failures and kills are not visible and confidence is lower.")
+    now = datetime.now(timezone.utc)
+    diagnoses = []
+    for pod in pods:
+        d = diagnose(pod, events, now, events_note=events_note)
+        if notes:
+            d = dataclasses.replace(d, warnings=tuple(notes) + d.warnings)
+        if logs > 0:
+            d = dataclasses.replace(d, logs=tuple(_log_tails(client, d, min(logs, LOG_LINE_LIMIT))))
+        diagnoses.append(d)
+    return diagnoses
+
+
+def _log_tails(client, d, lines: int):
+    """The last lines of each troubled container: its previous instance if it restarted."""
+    from probectl.core.model import LogTail, Severity
+    from probectl.sources import cluster as cl
+
+    out = []
+    for c in d.containers:
+        if c.severity is Severity.OK or (c.last_termination is None and c.state != "running"):
+            continue
+        previous = c.restart_count > 0 and not (c.last_termination and c.last_termination.current)
+        try:
+            text = cl.previous_logs(client, d.pod.namespace, d.pod.name, c.name, lines, previous)
+            out.append(LogTail(c.name, previous, tuple(text)))
+        except cl.Forbidden as e:
+            out.append(LogTail(c.name, previous, (), f"logs could not be read: {e.message}"))
+        except cl.ClusterError as e:
+            out.append(LogTail(c.name, previous, (), f"logs could not be read: {e.message}"))
+    return out
+
+
+def show(diagnoses, output: options.Output, no_color: bool, *, live: bool = False) -> None:
+    if not isinstance(diagnoses, list):
+        diagnoses = [diagnoses]
     if output is options.Output.table:
-        from probectl.render.report import render
+        from probectl.render.report import render, render_overview
 
-        options.emit(render(diagnosis, options.style(no_color)))
+        style = options.style(no_color)
+        if len(diagnoses) == 1:
+            options.emit(render(diagnoses[0], style, live=live))
+        else:
+            options.emit(render_overview(diagnoses, style, live=live))
+        return
+    from probectl.render.data import dump
+
+    if len(diagnoses) == 1:
+        doc = diagnoses[0].to_dict()
     else:
-        from probectl.render.data import dump
-
-        options.emit(dump(diagnosis.to_dict(), output.value))
+        doc = {"apiVersion": "probectl/v1", "kind": "List", "items": [d.to_dict() for d in diagnoses]}
+    options.emit(dump(doc, output.value))
 
 
 def why(
-    pod: str | None = typer.Argument(None, metavar="POD", help="The pod's name (pod/NAME works too); optional when the input holds one pod."),
+    pod: str | None = typer.Argument(None, metavar="POD", help="The pod's name (pod/NAME works too), or a workload's name; optional with -f when the input holds one pod."),
     namespace: str | None = options.NAMESPACE,
     filename: list[str] | None = options.FILENAME,
+    context: str | None = options.CONTEXT,
+    kubeconfig: str | None = options.KUBECONFIG,
+    request_timeout: str | None = options.REQUEST_TIMEOUT,
+    logs: int = typer.Option(0, "--logs", min=0, help="Show the last N log lines of each troubled container (its previous instance if it restarted)."),
     output: options.Output = options.OUTPUT,
     no_color: bool = options.NO_COLOR,
     debug: bool = options.DEBUG,
 ) -> int:
-    if not filename:
-        raise UsageError(
-            "reading a live cluster is not available yet: give kubectl output with -f "
-            "(e.g. kubectl get pod POD -o json > pod.json; probectl why POD -f pod.json), or try 'probectl demo'"
-        )
-    from probectl.sources.files import load
+    if filename:
+        if logs:
+            raise UsageError("--logs reads a live cluster; with -f there are no logs to read")
+        from probectl.sources.files import load
 
-    diagnosis = diagnose_snapshot(load(filename), pod, namespace)
-    show(diagnosis, output, no_color)
-    return ExitStatus.OK if diagnosis.severity.value == "ok" else ExitStatus.FINDINGS
+        diagnoses = [diagnose_snapshot(load(filename), pod, namespace)]
+        live = False
+    else:
+        if not pod:
+            raise UsageError("name a pod: probectl why POD [-n NAMESPACE] (or read kubectl output with -f FILE)")
+        diagnoses = diagnose_live(pod, namespace=namespace, context=context, kubeconfig=kubeconfig,
+                                  timeout=request_timeout, logs=logs)
+        live = True
+    show(diagnoses, output, no_color, live=live)
+    return ExitStatus.OK if all(d.severity.value == "ok" for d in diagnoses) else ExitStatus.FINDINGS
 
 
 def register(app: typer.Typer) -> None:

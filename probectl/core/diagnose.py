@@ -161,12 +161,13 @@ def _container_of(e: EventRecord, names: list[str]) -> str | None:
     return None
 
 
-def diagnose(pod: dict, events: list[dict], now: datetime | None = None) -> Diagnosis:
+def diagnose(pod: dict, events: list[dict], now: datetime | None = None, *, events_note: str | None = None) -> Diagnosis:
     """Why this pod's containers restart, crash or get no traffic.
 
     `events` are raw Event objects of either API (anything else is ignored); `now` is the
     moment to judge ages against: the wall clock for a live cluster, the snapshot time
-    for files (snapshot_time() when None).
+    for files (snapshot_time() when None). `events_note` replaces the warning about
+    missing events when the caller knows why there are none (e.g. RBAC forbids them).
     """
     if not isinstance(pod, dict):
         pod = {}
@@ -187,7 +188,9 @@ def diagnose(pod: dict, events: list[dict], now: datetime | None = None) -> Diag
 
     diags = [_container(ref, by_container.get(ref.name, []), ctx) for ref in refs]
     warnings: list[str] = []
-    if not pod_events:
+    if events_note:
+        warnings.append(events_note)
+    elif not pod_events:
         warnings.append(
             "No events for this pod in the input: Kubernetes keeps events for about an hour, and "
             "with files they must be included (kubectl get events -n "

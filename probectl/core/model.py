@@ -287,6 +287,20 @@ class PodInfo:
 
 
 @dataclass(frozen=True)
+class LogTail:
+    """The last lines of a container's log (previous instance when it restarted)."""
+
+    container: str
+    previous: bool
+    lines: tuple[str, ...] = ()
+    error: str = ""
+
+    def to_dict(self) -> dict:
+        return {"container": self.container, "previous": self.previous, "lines": list(self.lines),
+                "error": self.error or None}
+
+
+@dataclass(frozen=True)
 class Diagnosis:
     pod: PodInfo
     cause: Cause
@@ -300,6 +314,7 @@ class Diagnosis:
     warnings: tuple[str, ...] = ()
     as_of: datetime | None = None
     culprit: str | None = None  # the container whose cause is the pod's, if any
+    logs: tuple[LogTail, ...] = ()  # attached by the CLI (--logs N), never by the engine
 
     def to_dict(self) -> dict:
         return {
@@ -317,4 +332,5 @@ class Diagnosis:
             "nextSteps": list(self.next_steps),
             "warnings": list(self.warnings),
             "events": [e.to_dict() for e in self.events],
+            "logs": [t.to_dict() for t in self.logs],
         }

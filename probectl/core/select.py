@@ -39,3 +39,18 @@ def find_pod(pods: list[dict], name: str | None, namespace: str | None) -> dict:
     names = ", ".join(sorted(label(p) for p in candidates)[:5])
     more = f" and {len(candidates) - 5} more" if len(candidates) > 5 else ""
     raise InputError(f"the input holds {len(candidates)} pods ({names}{more}): name one, e.g. 'probectl why POD -f ...'")
+
+
+def related_pods(pods: list[dict], name: str) -> tuple[str, list[dict]]:
+    """Pods a user probably means by `name` when no pod has that name: those a workload
+    of that name owns (Deployment, StatefulSet, DaemonSet, Job, ReplicaSet, ...), else
+    those whose name starts with `name-`. Returns (what they are, pods)."""
+    from probectl.core.objects import owner
+
+    owned = [(owner(p), p) for p in pods]
+    mine = [(k, p) for (k, n), p in owned if n == name]
+    if mine:
+        kinds = sorted({k for k, _ in mine})
+        return f"{'/'.join(kinds)} {name}", [p for _, p in mine]
+    prefixed = [p for p in pods if text(p, "metadata", "name").startswith(name + "-")]
+    return f'pods named "{name}-..."', prefixed

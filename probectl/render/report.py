@@ -125,6 +125,17 @@ def render(d: Diagnosis, style: Style, *, live: bool = False) -> str:
         if len(d.events) > len(shown):
             parts.append(Text(f"{len(d.events) - len(shown)} older events not shown (-o json has them all).", style="dim"))
 
+    # logs
+    for tail in d.logs:
+        what = "previous instance" if tail.previous else "current instance"
+        parts.append(Text(f"Logs of {clean(tail.container, oneline=True)} ({what}, last {len(tail.lines)} lines)", style="bold"))
+        if tail.error:
+            parts.append(Text(f"  {clean(tail.error, oneline=True)}", style="yellow"))
+        elif not tail.lines:
+            parts.append(Text("  (empty)", style="dim"))
+        for line in tail.lines:
+            parts.append(Text("  " + clean(line, oneline=True), style="dim", overflow="fold"))
+
     # verdict
     sev_style = SEVERITY_STYLE[d.severity]
     bullet = "•" if style.unicode else "-"
@@ -174,3 +185,21 @@ def _last_exit(c: ContainerDiagnosis, now) -> str:
     if t.finished_at and now:
         s += f", {_age(now, t.finished_at)} ago"
     return s
+
+
+def render_overview(diagnoses: list[Diagnosis], style: Style, *, live: bool = False) -> str:
+    """Several pods (the pods of a workload): one line each, then the worst one in full."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box_for(style), title=f"{len(diagnoses)} pods", title_justify="left", expand=False)
+    for col in ("Pod", "Phase", "Restarts", "Cause", "Summary"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("Restarts", "Cause"))
+    for d in diagnoses:
+        table.add_row(
+            _t(d.pod.name), _t(d.pod.phase or "?"), str(sum(c.restart_count for c in d.containers)),
+            Text(d.cause.value, style=SEVERITY_STYLE[d.severity]), _t(d.summary, limit=160),
+        )
+    worst = max(diagnoses, key=lambda d: (d.severity.rank, sum(c.restart_count for c in d.containers)))
+    head = to_text([table, Text(f"The most troubled pod in full: {clean(worst.pod.name, oneline=True)}", style="bold")], style)
+    return head + "\n" + render(worst, style, live=live)

@@ -1,0 +1,449 @@
+"""The API server: the only module that imports the kubernetes package.
+
+The kubernetes package loads the configuration (kubeconfig files and contexts, exec and
+auth-provider credential plugins, the in-cluster service account); requests go through
+a `requests.Session` built from it and return raw JSON dicts, the same shapes the file
+source produces. No model objects: they are slow to build and add nothing here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from probectl.errors import ClusterError, InputError, UsageError
+
+DEFAULT_TIMEOUT = 30.0
+PAGE_SIZE = 500
+MAX_ATTEMPTS = 4  # one try and three retries for 429 and 5xx
+MAX_RETRY_AFTER = 10.0
+SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+RETRY_STATUS = {429, 500, 502, 503, 504}
+
+
+class Forbidden(ClusterError):
+    """403: RBAC does not allow this request."""
+
+
+class NotFound(ClusterError):
+    """404: no such object."""
+
+
+class Gone(ClusterError):
+    """410: a list's continue token expired."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where requests go, in the words error messages use."""
+
+    context: str
+    server: str
+    namespace: str
+    source: str  # "kubeconfig /home/me/.kube/config" or "in-cluster service account"
+
+    def where(self) -> str:
+        return f'context "{self.context}", server {self.server}' if self.context else f"server {self.server}"
+
+
+def parse_timeout(text: str | None) -> float | None:
+    """kubectl's --request-timeout: `30s`, `1m`, `500ms`, `2h`, a bare number of seconds; 0 = none."""
+    if text is None or text == "":
+        return DEFAULT_TIMEOUT
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)?\s*", text)
+    if not m:
+        raise UsageError(f"--request-timeout {text!r}: use a duration such as 30s, 1m or 500ms (0 for none)")
+    value = float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
+    return None if value == 0 else value
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def _kubeconfig_paths(kubeconfig: str | None) -> tuple[list[str], bool]:
+    """The files to merge and whether the user named them with --kubeconfig."""
+    if kubeconfig:
+        return [kubeconfig], True
+    env = os.environ.get("KUBECONFIG", "")
+    if env:
+        return [p for p in env.split(os.pathsep) if p], False
+    return [os.path.join(os.path.expanduser("~"), ".kube", "config")], False
+
+
+def _in_cluster_available() -> bool:
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and os.path.exists(os.path.join(SA_DIR, "token"))
+
+
+def _read_yaml(path: str) -> dict:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except OSError as e:
+        raise ClusterError(f"cannot read kubeconfig {path}: {e.strerror or e}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise ClusterError(f"kubeconfig {path} is not valid YAML{at}") from None
+    if data is None:
+        raise ClusterError(f"kubeconfig {path} is empty")
+    if not isinstance(data, dict):
+        raise ClusterError(f"kubeconfig {path} is not a kubeconfig (expected a mapping with clusters, contexts and users)")
+    return data
+
+
+def _named(files: list[dict], section: str, name: str) -> dict | None:
+    """kubectl's merge rule: the first file that defines a name wins."""
+    for data in files:
+        for item in data.get(section) or []:
+            if isinstance(item, dict) and item.get("name") == name:
+                value = item.get(section[:-1])
+                return value if isinstance(value, dict) else {}
+    return None
+
+
+class _LogCapture(logging.Handler):
+    """The kubernetes package only logs a failing exec plugin; keep what it said."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@dataclass
+class Connection:
+    """A loaded configuration: the kubernetes Configuration and where it points."""
+
+    configuration: object
+    target: Target
+    proxy_url: str = ""  # kubeconfig's proxy-url; the client's Configuration.proxy also picks up the environment
+    warnings: list[str] = field(default_factory=list)
+
+
+def connect(kubeconfig: str | None = None, context: str | None = None, namespace: str | None = None) -> Connection:
+    """Load the configuration the way kubectl does. Raises UsageError or ClusterError."""
+    from kubernetes.client import Configuration
+    from kubernetes.config.config_exception import ConfigException
+
+    paths, explicit = _kubeconfig_paths(kubeconfig)
+    existing = [p for p in (os.path.expanduser(p) for p in paths) if os.path.isfile(p)]
+    if explicit and not existing:
+        raise UsageError(f"--kubeconfig {kubeconfig}: no such file")
+    if not existing:
+        if _in_cluster_available() and not context:
+            return _in_cluster(namespace)
+        looked = os.environ.get("KUBECONFIG") and "the files in KUBECONFIG" or paths[0]
+        raise ClusterError(f"no kubeconfig found ({looked}) and not running inside a pod: "
+                           "point --kubeconfig or KUBECONFIG at one, or use -f with kubectl output")
+    files = [_read_yaml(p) for p in existing]
+    ctx_name = context or next((d["current-context"] for d in files if isinstance(d.get("current-context"), str)
+                                and d["current-context"]), "")
+    contexts = sorted({c.get("name") for d in files for c in (d.get("contexts") or []) if isinstance(c, dict) and c.get("name")})
+    if not ctx_name:
+        raise ClusterError(f"no current context in {', '.join(existing)}: choose one with --context"
+                           + (f" ({', '.join(contexts[:8])})" if contexts else ""))
+    ctx = _named(files, "contexts", ctx_name)
+    if ctx is None:
+        raise ClusterError(f'context "{ctx_name}" does not exist in {", ".join(existing)}'
+                           + (f" (contexts: {', '.join(contexts[:8])})" if contexts else ""))
+    cluster = _named(files, "clusters", str(ctx.get("cluster", ""))) or {}
+    user = _named(files, "users", str(ctx.get("user", ""))) or {}
+    server = str(cluster.get("server", "")) if cluster else ""
+    if not server:
+        raise ClusterError(f'context "{ctx_name}" names cluster "{ctx.get("cluster", "")}", which has no server in {", ".join(existing)}')
+
+    cfg = Configuration()
+    capture = _LogCapture()
+    root = logging.getLogger()
+    root.addHandler(capture)
+    try:
+        from kubernetes.config import load_kube_config
+
+        # config_file is explicit (never the import-time KUBECONFIG default); persist_config
+        # False so a token refresh never rewrites the user's kubeconfig.
+        load_kube_config(config_file=os.pathsep.join(existing), context=ctx_name,
+                         client_configuration=cfg, persist_config=False)
+    except ConfigException as e:
+        raise ClusterError(f'cannot load context "{ctx_name}" from {", ".join(existing)}: {e}') from None
+    except (OSError, ValueError, TypeError, KeyError) as e:
+        raise ClusterError(f'cannot load context "{ctx_name}" from {", ".join(existing)}: {type(e).__name__}: {e}') from None
+    finally:
+        root.removeHandler(capture)
+
+    if isinstance(user.get("exec"), dict) and not cfg.api_key.get("BearerToken") and not cfg.cert_file:
+        cmd = user["exec"].get("command", "?")
+        said = "; ".join(capture.messages) or "it returned no token or client certificate"
+        raise ClusterError(f'the credential plugin "{cmd}" of context "{ctx_name}" failed: {said}')
+    ns = namespace or str(ctx.get("namespace") or "") or "default"
+    target = Target(ctx_name, cfg.host, ns, "kubeconfig " + os.pathsep.join(existing))
+    return Connection(cfg, target, proxy_url=str(cluster.get("proxy-url") or ""))
+
+
+def _in_cluster(namespace: str | None) -> Connection:
+    from kubernetes.client import Configuration
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.incluster_config import InClusterConfigLoader
+
+    cfg = Configuration()
+    try:
+        # The token file is re-read when it rotates (the loader's refresh hook).
+        InClusterConfigLoader(token_filename=os.path.join(SA_DIR, "token"), cert_filename=os.path.join(SA_DIR, "ca.crt"),
+                              try_refresh_token=True).load_and_set(cfg)
+    except ConfigException as e:
+        raise ClusterError(f"cannot use the in-cluster service account: {e}") from None
+    ns = namespace or os.environ.get("POD_NAMESPACE", "")
+    if not ns:
+        try:
+            with open(os.path.join(SA_DIR, "namespace"), encoding="utf-8") as f:
+                ns = f.read().strip()
+        except OSError:
+            ns = ""
+    return Connection(cfg, Target("", cfg.host, ns or "default", "in-cluster service account"))
+
+
+# --------------------------------------------------------------------------- transport
+
+
+def _status_message(resp) -> str:
+    """The API's Status message, or a defensive summary of a plain-text or HTML body."""
+    text = resp.text or ""
+    try:
+        body = resp.json()
+        if isinstance(body, dict) and isinstance(body.get("message"), str):
+            return body["message"]
+    except ValueError:
+        pass
+    text = re.sub(r"<[^>]+>", " ", text)
+    text = " ".join(text.split())
+    return text[:200] or resp.reason or ""
+
+
+class Client:
+    """GET requests against the API server, returning parsed JSON.
+
+    Every call passes verify=, cert= and proxies= explicitly and the session ignores
+    the environment (REQUESTS_CA_BUNDLE would otherwise replace the cluster's CA).
+    """
+
+    def __init__(self, conn: Connection, timeout: float | None = DEFAULT_TIMEOUT, *,
+                 sleep: Callable[[float], None] | None = None, on_request: Callable[[str], None] | None = None):
+        import requests
+
+        self.conn = conn
+        self.cfg = conn.configuration
+        self.target = conn.target
+        self.timeout = timeout
+        self.sleep = sleep or (lambda seconds: time.sleep(seconds))
+        self.on_request = on_request
+        self.requests = 0
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.headers.update({"Accept": "application/json", "User-Agent": _user_agent()})
+        sni = getattr(self.cfg, "tls_server_name", None)
+        if sni:
+            self.session.mount("https://", _sni_adapter(sni))
+        self.verify = (self.cfg.ssl_ca_cert or True) if self.cfg.verify_ssl else False
+        self.cert = (self.cfg.cert_file, self.cfg.key_file) if self.cfg.cert_file and self.cfg.key_file else None
+        if not self.cfg.verify_ssl:
+            import urllib3
+
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+    def _proxies(self, url: str) -> dict:
+        if self.conn.proxy_url:
+            return {"http": self.conn.proxy_url, "https": self.conn.proxy_url}
+        from requests.utils import get_environ_proxies
+
+        return get_environ_proxies(url)  # HTTPS_PROXY / NO_PROXY, as kubectl honours them
+
+    def _headers(self) -> dict:
+        token = self.cfg.get_api_key_with_prefix("BearerToken")  # runs the refresh hook each time
+        return {"Authorization": token} if token else {}
+
+    def request(self, path: str, params: dict | None = None, *, accept_json: bool = True):
+        import requests
+
+        url = self.cfg.host.rstrip("/") + path
+        where = self.target.where()
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            self.requests += 1
+            if self.on_request:
+                self.on_request(path)
+            try:
+                resp = self.session.get(url, params=params, headers=self._headers(), verify=self.verify, cert=self.cert,
+                                        proxies=self._proxies(url), timeout=self.timeout, allow_redirects=False)
+            except requests.exceptions.SSLError as e:
+                raise ClusterError(f"TLS verification failed for {self.target.server} ({where}): {_reason(e)}") from None
+            except requests.exceptions.ProxyError as e:
+                raise ClusterError(f"the proxy for {self.target.server} failed ({where}): {_reason(e)}") from None
+            except requests.exceptions.ConnectTimeout:
+                raise ClusterError(f"timed out connecting to {self.target.server} ({where}) after {self.timeout:g}s") from None
+            except requests.exceptions.ReadTimeout:
+                raise ClusterError(f"{self.target.server} did not answer within {self.timeout:g}s ({where}); "
+                                   "raise --request-timeout if the cluster is slow") from None
+            except requests.exceptions.ConnectionError as e:
+                raise ClusterError(f"cannot reach {self.target.server} ({where}): {_reason(e)}") from None
+            except requests.exceptions.RequestException as e:
+                raise ClusterError(f"request to {self.target.server} failed ({where}): {_reason(e)}") from None
+            if resp.status_code < 300:
+                if not accept_json:
+                    return resp.text
+                try:
+                    return resp.json()
+                except ValueError:
+                    raise ClusterError(f"{self.target.server} answered {path} with something that is not JSON ({where})") from None
+            if resp.status_code in RETRY_STATUS and attempt < MAX_ATTEMPTS:
+                self.sleep(_retry_delay(resp, attempt))
+                continue
+            self._fail(resp, path, attempts=attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _fail(self, resp, path: str, attempts: int):
+        code, msg, where = resp.status_code, _status_message(resp), self.target.where()
+        if code == 401:
+            raise ClusterError(f"the server rejected the credentials ({where}): 401 Unauthorized; they are missing or "
+                               "expired: log in again (refresh your cloud CLI or OIDC login) and retry")
+        if code == 403:
+            raise Forbidden(f"forbidden: {msg}")
+        if code == 404:
+            raise NotFound(msg or f"{path} not found")
+        if code == 410:
+            raise Gone(msg or "the list expired")
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        raise ClusterError(f"{self.target.server} answered {code} {resp.reason or ''}{tries} ({where}): {msg}".replace("  ", " "))
+
+    def get(self, path: str, params: dict | None = None) -> dict:
+        body = self.request(path, params)
+        if not isinstance(body, dict):
+            raise ClusterError(f"{self.target.server} answered {path} with JSON that is not an object ({self.target.where()})")
+        return body
+
+    def text(self, path: str, params: dict | None = None) -> str:
+        return self.request(path, params, accept_json=False)
+
+    def list(self, path: str, params: dict | None = None, *, limit: int = PAGE_SIZE,
+             warn: Callable[[str], None] | None = None) -> Iterator[dict]:
+        """Every item of a list, page by page (limit/continue). On 410 Gone the list starts
+        over once; items already yielded may then come again (callers key by uid)."""
+        restarted = False
+        token = ""
+        while True:
+            q = dict(params or {}, limit=str(limit))
+            if token:
+                q["continue"] = token
+            try:
+                body = self.get(path, q)
+            except Gone:
+                if restarted or not token:
+                    raise ClusterError(f"the list of {path} kept expiring (410 Gone) ({self.target.where()})") from None
+                restarted, token = True, ""
+                if warn:
+                    warn(f"the list of {path} expired part-way (410 Gone) and was restarted")
+                continue
+            items = body.get("items")
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, dict):
+                    yield item
+            token = (body.get("metadata") or {}).get("continue") or ""
+            if not token:
+                return
+
+
+def _retry_delay(resp, attempt: int) -> float:
+    header = resp.headers.get("Retry-After", "")
+    if header.strip().isdigit():
+        return min(float(header.strip()), MAX_RETRY_AFTER)
+    return min(0.5 * 2 ** (attempt - 1), MAX_RETRY_AFTER)
+
+
+def _reason(e: Exception) -> str:
+    text = str(e)
+    for pattern, say in (
+        (r"Connection refused", "connection refused"),
+        (r"Name or service not known|nodename nor servname|NameResolutionError|getaddrinfo failed|Temporary failure in name resolution",
+         "the server's name does not resolve (DNS)"),
+        (r"CERTIFICATE_VERIFY_FAILED[^)'\"]*", None),
+        (r"hostname .* doesn't match .*|Hostname mismatch[^'\"]*", None),
+        (r"timed out", "timed out"),
+        (r"Network is unreachable", "network is unreachable"),
+    ):
+        m = re.search(pattern, text)
+        if m:
+            return say or m.group(0)
+    return text[:300]
+
+
+def _sni_adapter(server_name: str):
+    """kubeconfig's tls-server-name: verify the certificate for this name, whatever the URL's host."""
+    from requests.adapters import HTTPAdapter
+
+    class SNIAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            kwargs["server_hostname"] = server_name
+            kwargs["assert_hostname"] = server_name
+            super().init_poolmanager(*args, **kwargs)
+
+    return SNIAdapter()
+
+
+def _user_agent() -> str:
+    from probectl import __version__
+
+    return f"probectl/{__version__}"
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def pod_path(namespace: str, name: str = "") -> str:
+    base = f"/api/v1/namespaces/{quote(namespace, safe='')}/pods"
+    return f"{base}/{quote(name, safe='')}" if name else base
+
+
+def events_path(namespace: str) -> str:
+    return f"/api/v1/namespaces/{quote(namespace, safe='')}/events"
+
+
+def get_pod(client: Client, namespace: str, name: str) -> dict:
+    return client.get(pod_path(namespace, name))
+
+
+def pod_events(client: Client, pod: dict) -> list[dict]:
+    """The pod's events: one list with a field selector (uid, else name)."""
+    meta = pod.get("metadata") or {}
+    uid, name, ns = meta.get("uid"), meta.get("name", ""), meta.get("namespace", "default")
+    selector = f"involvedObject.uid={uid}" if uid else f"involvedObject.name={name},involvedObject.kind=Pod"
+    return list(client.list(events_path(ns), {"fieldSelector": selector}))
+
+
+def namespace_pods(client: Client, namespace: str) -> list[dict]:
+    return list(client.list(pod_path(namespace)))
+
+
+def namespace_pod_events(client: Client, namespace: str) -> list[dict]:
+    return list(client.list(events_path(namespace), {"fieldSelector": "involvedObject.kind=Pod"}))
+
+
+def previous_logs(client: Client, namespace: str, name: str, container: str, lines: int, previous: bool) -> list[str]:
+    params = {"container": container, "tailLines": str(lines)}
+    if previous:
+        params["previous"] = "true"
+    text = client.text(pod_path(namespace, name) + "/log", params)
+    return text.splitlines()[-lines:] if lines else []
+
+
+def not_found(namespace: str, name: str, candidates: list[str]) -> InputError:
+    import difflib
+
+    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    return InputError(f'pod "{name}" not found in namespace "{namespace}"{hint}')
