@@ -161,20 +161,23 @@ def _container_of(e: EventRecord, names: list[str]) -> str | None:
     return None
 
 
-def diagnose(pod: dict, events: list[dict], now: datetime | None = None, *, events_note: str | None = None) -> Diagnosis:
+def diagnose(pod: dict, events: list, now: datetime | None = None, *, events_note: str | None = None,
+             earliest_event: datetime | None = None) -> Diagnosis:
     """Why this pod's containers restart, crash or get no traffic.
 
     `events` are raw Event objects of either API (anything else is ignored); `now` is the
     moment to judge ages against: the wall clock for a live cluster, the snapshot time
     for files (snapshot_time() when None). `events_note` replaces the warning about
     missing events when the caller knows why there are none (e.g. RBAC forbids them).
+    Events may also come normalised (EventRecord), as a scan keeps them; its index then
+    passes `earliest_event`, how far back the pod's events reach.
     """
     if not isinstance(pod, dict):
         pod = {}
     info = pod_info(pod)
     if now is None:
         now = snapshot_time([pod], [e for e in events if isinstance(e, dict)])
-    normalised = [e for e in (ev.normalise(r) for r in events) if e is not None]
+    normalised = [e for e in (r if isinstance(r, EventRecord) else ev.normalise(r) for r in events) if e is not None]
     pod_events = ev.for_pod(normalised, info.namespace, info.name, info.uid)
     refs = ob.containers(pod)
     names = [r.name for r in refs]
@@ -184,13 +187,15 @@ def diagnose(pod: dict, events: list[dict], now: datetime | None = None, *, even
         if c in by_container:
             by_container[c].append(e)
     times = [e.first or e.last for e in pod_events if e.first or e.last]
+    if earliest_event:
+        times.append(earliest_event)
     ctx = _Ctx(info, ob.get(pod, "spec", default={}) or {}, now, tuple(pod_events), min(times) if times else None)
 
     diags = [_container(ref, by_container.get(ref.name, []), ctx) for ref in refs]
     warnings: list[str] = []
     if events_note:
         warnings.append(events_note)
-    elif not pod_events:
+    elif not pod_events and not earliest_event:
         warnings.append(
             "No events for this pod in the input: Kubernetes keeps events for about an hour, and "
             "with files they must be included (kubectl get events -n "

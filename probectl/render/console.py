@@ -28,7 +28,7 @@ class Style:
             tty = False
         force = env.get("FORCE_COLOR", "") not in ("", "0")
         color = (tty or force) and not no_color and "NO_COLOR" not in env and env.get("TERM") != "dumb"
-        width = 100
+        width = 120  # not a terminal: wide enough for CI logs, COLUMNS overrides
         columns = env.get("COLUMNS", "")
         if columns.isdigit() and 40 <= int(columns) <= 400:
             width = int(columns)

@@ -433,6 +433,23 @@ def namespace_pod_events(client: Client, namespace: str) -> list[dict]:
     return list(client.list(events_path(namespace), {"fieldSelector": "involvedObject.kind=Pod"}))
 
 
+def list_pods(client: Client, namespace: str | None, *, label_selector: str | None = None,
+              field_selector: str | None = None, warn: Callable[[str], None] | None = None) -> Iterator[dict]:
+    """Pods of a namespace (None: all namespaces), page by page."""
+    params = {}
+    if label_selector:
+        params["labelSelector"] = label_selector
+    if field_selector:
+        params["fieldSelector"] = field_selector
+    return client.list(pod_path(namespace) if namespace else "/api/v1/pods", params, warn=warn)
+
+
+def list_pod_events(client: Client, namespace: str | None, *, warn: Callable[[str], None] | None = None) -> Iterator[dict]:
+    """Events about pods in a namespace (None: all namespaces), page by page."""
+    path = events_path(namespace) if namespace else "/api/v1/events"
+    return client.list(path, {"fieldSelector": "involvedObject.kind=Pod"}, warn=warn)
+
+
 def previous_logs(client: Client, namespace: str, name: str, container: str, lines: int, previous: bool) -> list[str]:
     params = {"container": container, "tailLines": str(lines)}
     if previous:

@@ -1,0 +1,329 @@
+"""Many pods -> a ScanReport: the join of pods and events, grouping, severities, --since.
+
+Pure: pods and events come in as iterables of raw dicts (a page at a time from the API,
+or all at once from files); only compact records are kept, so memory is bounded by the
+number of troubled pods, not by the size of the cluster.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from probectl.core import events as ev
+from probectl.core.diagnose import diagnose
+from probectl.core.model import API_VERSION, Cause, Diagnosis, EventRecord, Severity, iso
+from probectl.core.objects import get, text
+
+# Events that can change a verdict. Lifecycle chatter (Scheduled, Pulling, Pulled,
+# Created, Started, SuccessfulCreate, ...) only tells how far back events reach, which
+# is kept per pod as one timestamp.
+DECISIVE_REASONS = {
+    "Unhealthy", "Killing", "BackOff", "Failed", "FailedScheduling", "Evicted", "Preempted",
+    "DeadlineExceeded", "FailedMount", "FailedAttachVolume", "FailedCreatePodSandBox", "FailedCreatePodContainer",
+    "NetworkNotReady", "FailedKillPod", "FailedSync", "FailedPostStartHook", "FailedPreStopHook", "OOMKilling",
+    "ErrImageNeverPull", "InspectFailed", "ProbeWarning",
+}
+
+FAIL_ON = {"critical": Severity.CRITICAL, "warning": Severity.WARNING}
+
+
+@dataclass
+class EventIndex:
+    """Events joined to pods by uid (or namespace/name when the uid is missing)."""
+
+    by_key: dict[str, list[EventRecord]] = field(default_factory=dict)
+    earliest: dict[str, datetime] = field(default_factory=dict)
+    seen: int = 0
+    _ids: set = field(default_factory=set)
+
+    @staticmethod
+    def key_for(uid: str, namespace: str, name: str) -> str:
+        return uid or f"{namespace}/{name}"
+
+    def add(self, raw: dict, cutoff: datetime | None = None) -> None:
+        ident = text(raw, "metadata", "uid") or None
+        if ident:
+            if ident in self._ids:
+                return  # a list restarted after 410 Gone hands out items twice
+            self._ids.add(ident)
+        e = ev.normalise(raw)
+        if e is None or (e.kind and e.kind != "Pod"):
+            return
+        self.seen += 1
+        key = self.key_for(e.uid, e.namespace, e.name)
+        t = e.first or e.last
+        if t and (key not in self.earliest or t < self.earliest[key]):
+            self.earliest[key] = t
+        if cutoff and e.last and e.last < cutoff:
+            return
+        if e.reason in DECISIVE_REASONS or e.type == "Warning":
+            self.by_key.setdefault(key, []).append(e)
+
+    def for_pod(self, pod: dict) -> tuple[list[EventRecord], datetime | None]:
+        uid = text(pod, "metadata", "uid")
+        ns = text(pod, "metadata", "namespace") or "default"
+        name = text(pod, "metadata", "name")
+        found = list(self.by_key.get(uid, [])) if uid else []
+        fallback = self.by_key.get(f"{ns}/{name}", [])
+        found += [e for e in fallback if not e.uid]
+        earliest = [t for t in (self.earliest.get(uid) if uid else None, self.earliest.get(f"{ns}/{name}")) if t]
+        return found, min(earliest) if earliest else None
+
+
+@dataclass
+class ScanReport:
+    items: list[Diagnosis]
+    examined: int
+    healthy: int
+    by_cause: Counter
+    by_severity: Counter
+    scope: dict
+    warnings: list[str]
+    as_of: datetime | None
+    fail_on: str
+    since: str | None
+    events_seen: int = 0
+
+    @property
+    def failed(self) -> bool:
+        threshold = FAIL_ON.get(self.fail_on)
+        if threshold is None:
+            return False
+        return any(d.severity.rank >= threshold.rank for d in self.items)
+
+    def summary(self) -> dict:
+        return {
+            "podsExamined": self.examined,
+            "podsWithFindings": sum(1 for d in self.items if d.severity is not Severity.OK),
+            "podsHealthy": self.healthy,
+            "eventsRead": self.events_seen,
+            "byCause": dict(sorted(self.by_cause.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "bySeverity": {s.value: self.by_severity.get(s.value, 0) for s in (Severity.CRITICAL, Severity.WARNING, Severity.OK)},
+            "failOn": self.fail_on,
+            "failed": self.failed,
+            "since": self.since,
+            "asOf": iso(self.as_of),
+            "scope": self.scope,
+            "warnings": list(self.warnings),
+        }
+
+    def to_dict(self) -> dict:
+        return {"apiVersion": API_VERSION, "kind": "ScanReport", "items": [d.to_dict() for d in self.items],
+                "summary": self.summary()}
+
+
+def recent(d: Diagnosis, cutoff: datetime) -> bool:
+    """Does the pod's trouble fall inside the --since window? Current trouble (waiting,
+    unready, pending, a container stopped now with no finish time) always does."""
+    if d.cause in (Cause.UNSCHEDULABLE,):
+        return True
+    for c in d.containers:
+        if c.severity is Severity.OK:
+            continue
+        t = c.last_termination
+        if t and t.finished_at:
+            if t.finished_at >= cutoff:
+                return True
+            if c.state == "waiting" and c.state_reason == "CrashLoopBackOff":
+                continue  # waiting because of that old termination: judged by its time
+        if c.state == "waiting" and c.state_reason != "CrashLoopBackOff":
+            return True  # image pull, config error, ...: a problem right now
+        if c.state == "running" and c.ready is False and c.cause is Cause.READINESS_PROBE_FAILED:
+            probe = c.probes.get("readiness")
+            if probe and probe.last_seen and probe.last_seen >= cutoff:
+                return True
+        if t and not t.finished_at:
+            return True
+    if d.cause in (Cause.EVICTED, Cause.DEADLINE_EXCEEDED):
+        times = [c.last_termination.finished_at for c in d.containers if c.last_termination and c.last_termination.finished_at]
+        times += [e.last for e in d.events if e.last]
+        return not times or max(times) >= cutoff
+    return False
+
+
+def scan(pods: Iterable[dict], index: EventIndex, now: datetime | None, *, include_healthy: bool = False,
+         fail_on: str = "critical", since: timedelta | None = None, since_text: str | None = None,
+         scope: dict | None = None, warnings: list[str] | None = None) -> ScanReport:
+    """Diagnose every pod against the indexed events; keep the troubled ones (all with
+    include_healthy). Pods are consumed one at a time."""
+    items: list[Diagnosis] = []
+    by_cause: Counter = Counter()
+    by_severity: Counter = Counter()
+    examined = healthy = 0
+    seen: set[str] = set()
+    cutoff = now - since if (now and since) else None
+    for pod in pods:
+        if not isinstance(pod, dict):
+            continue
+        ident = text(pod, "metadata", "uid") or f"{text(pod, 'metadata', 'namespace')}/{text(pod, 'metadata', 'name')}"
+        if ident in seen:
+            continue
+        seen.add(ident)
+        events, earliest = index.for_pod(pod)
+        d = diagnose(pod, events, now, earliest_event=earliest)
+        if cutoff and d.severity is not Severity.OK and not recent(d, cutoff):
+            d = _as_history(d)
+        examined += 1
+        by_severity[d.severity.value] += 1
+        if d.severity is Severity.OK:
+            healthy += 1
+            if include_healthy:
+                items.append(d)
+            continue
+        by_cause[d.cause.value] += 1
+        items.append(d)
+    items.sort(key=lambda d: (-d.severity.rank, d.pod.namespace, d.pod.owner_kind, d.pod.owner_name, d.pod.name))
+    return ScanReport(items, examined, healthy, by_cause, by_severity, scope or {}, list(warnings or []), now,
+                      fail_on, since_text, index.seen)
+
+
+def _as_history(d: Diagnosis) -> Diagnosis:
+    """Outside the --since window: reported as fine for this run, saying why."""
+    import dataclasses
+
+    note = f"Its last trouble ({d.cause.value}) is older than the --since window."
+    return dataclasses.replace(d, severity=Severity.OK, warnings=d.warnings + (note,))
+
+
+# --------------------------------------------------------------------------- grouping
+
+
+@dataclass(frozen=True)
+class Group:
+    """Pods of one owner failing the same way, read as one line."""
+
+    namespace: str
+    owner: str  # "Deployment/web", or "" for a bare pod
+    container: str
+    cause: str
+    severity: Severity
+    exit: str
+    pods: tuple[Diagnosis, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.pods)
+
+    @property
+    def restarts(self) -> int:
+        return sum(c.restart_count for d in self.pods for c in d.containers if c.name == self.container or not self.container)
+
+    @property
+    def probe_failures(self) -> int:
+        return sum(s.failures + s.errors for d in self.pods for c in d.containers if c.name == self.container
+                   for s in c.probes.values())
+
+    @property
+    def last_terminated(self) -> datetime | None:
+        times = [c.last_termination.finished_at for d in self.pods for c in d.containers
+                 if c.name == self.container and c.last_termination and c.last_termination.finished_at]
+        return max(times) if times else None
+
+    @property
+    def example(self) -> Diagnosis:
+        return max(self.pods, key=lambda d: sum(c.restart_count for c in d.containers))
+
+
+def group(items: list[Diagnosis]) -> list[Group]:
+    buckets: dict[tuple, list[Diagnosis]] = {}
+    for d in items:
+        culprit = next((c for c in d.containers if c.name == d.culprit), None)
+        exit_text = ""
+        if culprit and culprit.last_termination:
+            from probectl.core.exitcodes import decode
+
+            exit_text = decode(culprit.last_termination.exit_code).short()
+        owner = f"{d.pod.owner_kind}/{d.pod.owner_name}" if d.pod.owner_kind else ""
+        # replicas group by owner; a bare pod, a Job's pod or a static pod stands alone
+        alone = d.pod.owner_kind in ("", "Job", "Node")
+        key = (d.pod.namespace, owner, d.pod.name if alone else "", d.culprit or "", d.cause.value, exit_text, d.severity)
+        buckets.setdefault(key, []).append(d)
+    groups = [Group(ns, owner, cont, cause, sev, exit_text, tuple(ds))
+              for (ns, owner, _alone, cont, cause, exit_text, sev), ds in buckets.items()]
+    groups.sort(key=lambda g: (-g.severity.rank, -g.count, g.namespace, g.owner, g.container))
+    return groups
+
+
+# --------------------------------------------------------------------------- selectors (for files)
+
+_SET = re.compile(r"\s*([A-Za-z0-9_./-]+)\s+(in|notin)\s+\(([^)]*)\)\s*")
+
+
+def _split_selector(selector: str) -> list[str]:
+    parts, depth, cur = [], 0, ""
+    for ch in selector:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        parts.append(cur)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def label_matcher(selector: str | None):
+    """A predicate over a pod for a kubectl label selector: `app=web,tier!=db,env in (a,b),!canary,gpu`."""
+    from probectl.errors import UsageError
+
+    if not selector:
+        return lambda pod: True
+    tests = []
+    for term in _split_selector(selector):
+        m = _SET.fullmatch(term)
+        if m:
+            key, op, values = m.group(1), m.group(2), {v.strip() for v in m.group(3).split(",") if v.strip()}
+            if op == "in":
+                tests.append(lambda labels, k=key, vs=values: labels.get(k) in vs)
+            else:  # notin: an absent label matches, as in Kubernetes
+                tests.append(lambda labels, k=key, vs=values: labels.get(k) not in vs)
+            continue
+        m = re.fullmatch(r"([A-Za-z0-9_./-]+)\s*(==|=|!=)\s*([A-Za-z0-9_.-]*)", term)
+        if m:
+            key, op, value = m.groups()
+            tests.append(lambda labels, k=key, o=op, v=value: (labels.get(k) == v) if o != "!=" else labels.get(k) != v)
+            continue
+        m = re.fullmatch(r"(!?)([A-Za-z0-9_./-]+)", term)
+        if m:
+            neg, key = m.groups()
+            tests.append(lambda labels, k=key, n=bool(neg): (k in labels) != n)
+            continue
+        raise UsageError(f"cannot parse the label selector {selector!r} at {term!r}")
+
+    def match(pod: dict) -> bool:
+        labels = get(pod, "metadata", "labels", default={})
+        labels = labels if isinstance(labels, dict) else {}
+        return all(t(labels) for t in tests)
+
+    return match
+
+
+_FIELDS = {
+    "metadata.name": ("metadata", "name"), "metadata.namespace": ("metadata", "namespace"),
+    "spec.nodeName": ("spec", "nodeName"), "spec.restartPolicy": ("spec", "restartPolicy"),
+    "status.phase": ("status", "phase"), "spec.serviceAccountName": ("spec", "serviceAccountName"),
+}
+
+
+def field_matcher(selector: str | None):
+    """A predicate for the pod field selectors the API supports most: `status.phase!=Running`."""
+    from probectl.errors import UsageError
+
+    if not selector:
+        return lambda pod: True
+    tests = []
+    for term in _split_selector(selector):
+        m = re.fullmatch(r"([A-Za-z.]+)\s*(==|=|!=)\s*(.*)", term)
+        if not m or m.group(1) not in _FIELDS:
+            raise UsageError(f"unsupported field selector {term!r} (with files: {', '.join(sorted(_FIELDS))})")
+        path, op, value = _FIELDS[m.group(1)], m.group(2), m.group(3).strip()
+        tests.append(lambda pod, p=path, o=op, v=value: (text(pod, *p) == v) != (o == "!="))
+    return lambda pod: all(t(pod) for t in tests)

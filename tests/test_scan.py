@@ -1,0 +1,307 @@
+"""`probectl scan`: the join, grouping, --since, selectors, formats and the exit-code contract."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import responses
+from lxml import etree
+
+from probectl.core import scan as core
+from tests.builders import NOW
+from tests.conftest import ROOT
+from tests.kube import SERVER, isolate_env, kubeconfig
+from tests.scan_fixtures import small_cluster, write_dump
+
+GOLDEN = ROOT / "tests" / "golden"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    return small_cluster()
+
+
+@pytest.fixture
+def dump(tmp_path, cluster):
+    return str(write_dump(tmp_path / "dump", *cluster))
+
+
+def run_core(cluster, **kw):
+    pods, events = cluster
+    index = core.EventIndex()
+    cutoff = NOW - kw["since"] if kw.get("since") else None
+    for e in events:
+        index.add(e, cutoff)
+    return core.scan(iter(pods), index, NOW, **kw)
+
+
+def test_forty_replicas_read_as_one_line(cluster):
+    report = run_core(cluster)
+    groups = core.group(report.items)
+    web = [g for g in groups if g.owner == "Deployment/web"]
+    assert len(web) == 1 and web[0].count == 40 and web[0].cause == "oom-killed"
+    assert web[0].restarts == 40 * 7
+    assert report.examined == len(cluster[0])
+    assert report.by_cause["oom-killed"] == 41  # and the one recovered two days ago (warning)
+    assert report.failed
+
+
+def test_healthy_pods_only_with_all(cluster):
+    assert all(d.severity.value != "ok" for d in run_core(cluster).items)
+    everything = run_core(cluster, include_healthy=True)
+    assert len(everything.items) == len(cluster[0])
+
+
+def test_fail_on_thresholds(cluster):
+    pods, events = cluster
+    cart = [p for p in pods if p["metadata"]["name"].startswith("cart-")]
+    index = core.EventIndex()
+    for e in events:
+        index.add(e)
+    assert not core.scan(iter(cart), index, NOW, fail_on="critical").failed  # readiness is a warning
+    assert core.scan(iter(cart), index, NOW, fail_on="warning").failed
+    assert not run_core(cluster, fail_on="never").failed
+
+
+def test_since_keeps_the_window(cluster):
+    report = run_core(cluster, since=timedelta(minutes=30), since_text="30m")
+    names = {d.pod.name for d in report.items}
+    assert "cache-5f6d7c8b9-old01" not in names  # its OOM kill was two days ago
+    assert any(n.startswith("web-") for n in names)
+    kp = next(d for d in report.items if d.pod.name == "kube-proxy-9zt4w")
+    assert kp.cause.value == "app-error"  # the old liveness kill is outside the window
+    full = run_core(cluster)
+    assert any(d.pod.name == "cache-5f6d7c8b9-old01" for d in full.items)
+
+
+def test_event_index_keeps_only_decisive_events(cluster):
+    index = core.EventIndex()
+    for e in cluster[1]:
+        index.add(e)
+    kept = [e for es in index.by_key.values() for e in es]
+    assert index.seen == len(cluster[1])
+    assert all(e.reason not in ("Pulled", "Created", "Started") for e in kept)
+    assert len(kept) < index.seen
+
+
+def test_event_index_ignores_duplicates_after_a_restarted_list(cluster):
+    index = core.EventIndex()
+    for e in cluster[1] + cluster[1]:
+        index.add(e)
+    assert index.seen == len(cluster[1])
+
+
+@pytest.mark.parametrize(
+    "selector,name,expected",
+    [
+        ("app=web", "web-1", True), ("app!=web", "web-1", False), ("app in (web,api)", "x", True),
+        ("app notin (web)", "x", False), ("tier", "x", False), ("!tier", "x", True), ("app==web,!canary", "x", True),
+    ],
+)
+def test_label_selectors(selector, name, expected):
+    pod = {"metadata": {"name": name, "labels": {"app": "web"}}}
+    assert core.label_matcher(selector)(pod) is expected
+
+
+def test_field_selectors():
+    pod = {"metadata": {"name": "a", "namespace": "shop"}, "spec": {"nodeName": "node-3"}, "status": {"phase": "Running"}}
+    assert core.field_matcher("spec.nodeName=node-3,status.phase!=Failed")(pod)
+    assert not core.field_matcher("status.phase=Pending")(pod)
+    from probectl.errors import UsageError
+
+    with pytest.raises(UsageError):
+        core.field_matcher("status.podIP=1.2.3.4")
+
+
+# ----------------------------------------------------------------- files through the CLI
+
+
+def test_scan_dump_directory(cli, dump, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    status, out, err = cli("scan", "-f", dump, "-A")
+    assert status == 1, err
+    assert "(+39 more pods)" in out and "Deployment/web" in out
+    assert "oom-killed 41" in out
+
+
+def test_namespace_filter_and_exit_0(cli, dump):
+    status, out, _ = cli("scan", "-f", dump, "-n", "batch", "--fail-on", "never")
+    assert status == 0
+    assert "nightly-report" in out and "web-7f9c6d8b5" not in out
+
+
+def test_selector_filter(cli, dump):
+    status, out, _ = cli("scan", "-f", dump, "-A", "-l", "app=cart", "-o", "json")
+    doc = json.loads(out)
+    assert {d["pod"]["name"].split("-")[0] for d in doc["items"]} == {"cart"}
+    assert status == 0  # readiness alone is a warning: below the default --fail-on critical
+    assert cli("scan", "-f", dump, "-A", "-l", "app=cart", "--fail-on", "warning")[0] == 1
+
+
+def test_scan_report_contract(cli, dump):
+    status, out, _ = cli("scan", "-f", dump, "-A", "-o", "json")
+    doc = json.loads(out)
+    assert doc["apiVersion"] == "probectl/v1" and doc["kind"] == "ScanReport"
+    assert all(i["kind"] == "Diagnosis" and i["cause"] and i["confidence"] for i in doc["items"])
+    s = doc["summary"]
+    assert s["podsExamined"] == 62 and s["failed"] is True and s["byCause"]["oom-killed"] == 41
+
+
+def test_output_file_writes_the_format_and_shows_the_table(cli, dump, tmp_path):
+    target = tmp_path / "probectl.xml"
+    status, out, _ = cli("scan", "-f", dump, "-A", "-o", "junit", "--output-file", str(target))
+    assert status == 1
+    assert "Findings" in out  # the table on the terminal
+    etree.fromstring(target.read_bytes())
+
+
+def test_bad_since(cli, dump):
+    status, _, err = cli("scan", "-f", dump, "--since", "soon")
+    assert status == 2 and "--since" in err
+
+
+# ----------------------------------------------------------------- golden outputs
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert path.exists(), f"missing golden file {path}; run with UPDATE_GOLDEN=1"
+    assert text == path.read_text(), f"{name} changed; if intended, run with UPDATE_GOLDEN=1 and review the diff"
+
+
+@pytest.mark.parametrize("fmt,name", [("markdown", "scan.md"), ("junit", "scan.junit.xml"), ("github", "scan.github.txt")])
+def test_golden(cli, dump, fmt, name):
+    status, out, _ = cli("scan", "-f", dump, "-A", "-o", fmt)
+    assert status == 1
+    _golden(name, out)
+
+
+def test_junit_is_valid_against_the_schema(cli, dump):
+    out = cli("scan", "-f", dump, "-A", "-o", "junit", "--all")[1]
+    doc = etree.fromstring(out.encode())
+    schema = etree.XMLSchema(etree.parse(str(ROOT / "tests" / "data" / "junit.xsd")))
+    schema.assertValid(doc)
+    suites = {s.get("name"): s for s in doc.findall("testsuite")}
+    assert set(suites) == {"shop", "batch", "kube-system"}
+    assert int(suites["shop"].get("tests")) == len(suites["shop"].findall("testcase"))
+    names = [c.get("name") for c in doc.iter("testcase")]
+    assert len(names) == len(set(names))  # GitLab counts only the first of duplicate names
+    assert doc.find(".//failure[@type='oom-killed']") is not None
+
+
+def test_github_annotations_are_capped_and_grouped(cli, dump):
+    out = cli("scan", "-f", dump, "-A", "-o", "github")[1]
+    lines = out.splitlines()
+    assert sum(line.startswith("::error") for line in lines) <= 10
+    assert sum(line.startswith("::warning") for line in lines) <= 10
+    assert all(line.startswith("::") for line in lines)
+
+
+def test_hostile_cluster_text_in_ci_formats(cli, tmp_path, cluster):
+    pods = json.loads(json.dumps(cluster[0][:1]))
+    evil = "boom\n::error::injected\r\n\x1b[31m <script>alert(1)</script> | pipe %0A ]]> & \x00"
+    pods[0]["status"]["containerStatuses"][0]["lastState"]["terminated"]["message"] = evil
+    pods[0]["metadata"]["name"] = "web-1|2"
+    (tmp_path / "p.json").write_text(json.dumps({"kind": "List", "apiVersion": "v1", "items": pods}))
+    gh = cli("scan", "-f", str(tmp_path / "p.json"), "-o", "github")[1]
+    assert "\n::error::injected" not in gh and all(line.startswith("::") for line in gh.splitlines())
+    junit = cli("scan", "-f", str(tmp_path / "p.json"), "-o", "junit")[1]
+    etree.fromstring(junit.encode())  # still well-formed: no raw control characters
+    assert "\x1b" not in junit and "\x00" not in junit
+    md = cli("scan", "-f", str(tmp_path / "p.json"), "-o", "markdown")[1]
+    assert "<script>" not in md and "web-1\\|2" in md
+
+
+# ----------------------------------------------------------------- against the API (responses)
+
+
+def _page(kind, items, cont=""):
+    strip = [{k: v for k, v in i.items() if k not in ("kind", "apiVersion")} for i in items]
+    return {"kind": kind, "apiVersion": "v1", "metadata": {"resourceVersion": "77", "continue": cont}, "items": strip}
+
+
+@pytest.fixture
+def kcfg(tmp_path, monkeypatch):
+    isolate_env(monkeypatch, tmp_path / "home")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig(tmp_path / "home" / "config")))
+
+
+def _mock_all_namespaces(rsps, pods, events, page=25):
+    """Pages of `page` items; the client asks for 500, the server may return fewer (as the API can)."""
+    def register(path, kind, items, selector):
+        chunks = [items[i:i + page] for i in range(0, len(items), page)] or [[]]
+        for n, chunk in enumerate(chunks):
+            params = {"limit": "500"} | ({"fieldSelector": selector} if selector else {})
+            if n:
+                params["continue"] = f"c{n}"
+            rsps.get(f"{SERVER}{path}", json=_page(kind, chunk, f"c{n + 1}" if n + 1 < len(chunks) else ""),
+                     match=[responses.matchers.query_param_matcher(params)])
+        return len(chunks)
+
+    return register("/api/v1/events", "EventList", events, "involvedObject.kind=Pod") + register("/api/v1/pods", "PodList", pods, None)
+
+
+@responses.activate
+def test_all_namespaces_pages_and_counts_requests(cli, kcfg, cluster):
+    expected = _mock_all_namespaces(responses, *cluster)
+    status, out, err = cli("scan", "-A", "-o", "json")
+    assert status == 1, err
+    doc = json.loads(out)
+    assert doc["summary"]["podsExamined"] == len(cluster[0])
+    assert len(responses.calls) == expected == doc["summary"]["scope"]["requests"]  # never one per pod
+
+
+@responses.activate
+def test_selectors_go_to_the_api(cli, kcfg):
+    responses.get(f"{SERVER}/api/v1/namespaces/shop/events", json=_page("EventList", []))
+    responses.get(f"{SERVER}/api/v1/namespaces/shop/pods", json=_page("PodList", []))
+    cli("scan", "-l", "app=web", "--field-selector", "status.phase!=Succeeded")
+    q = parse_qs(urlparse(responses.calls[1].request.url).query)
+    assert q["labelSelector"] == ["app=web"] and q["fieldSelector"] == ["status.phase!=Succeeded"]
+
+
+@responses.activate
+def test_410_gone_restarts_the_list_once(cli, kcfg, cluster):
+    pods = cluster[0][:30]
+    responses.get(f"{SERVER}/api/v1/namespaces/shop/events", json=_page("EventList", []))
+    url = f"{SERVER}/api/v1/namespaces/shop/pods"
+    first = responses.matchers.query_param_matcher({"limit": "500"})
+    second = responses.matchers.query_param_matcher({"limit": "500", "continue": "tok"})
+    responses.get(url, json=_page("PodList", pods[:10], "tok"), match=[first])
+    responses.get(url, status=410, json={"kind": "Status", "code": 410, "reason": "Expired",
+                                         "message": "The provided continue parameter is too old to display a consistent list result."},
+                  match=[second])
+    responses.get(url, json=_page("PodList", pods), match=[first])
+    status, out, _ = cli("scan", "-o", "json")
+    doc = json.loads(out)
+    assert doc["summary"]["podsExamined"] == 30  # the ten seen twice are counted once
+    assert any("410 Gone" in w and "restarted" in w for w in doc["summary"]["warnings"])
+
+
+@responses.activate
+def test_forbidden_namespace_among_several_is_skipped(cli, kcfg, cluster):
+    forbidden = {"kind": "Status", "code": 403, "reason": "Forbidden",
+                 "message": 'pods is forbidden: User "jane" cannot list resource "pods" in API group "" in the namespace "kube-system"'}
+    responses.get(f"{SERVER}/api/v1/namespaces/shop/events", json=_page("EventList", cluster[1]))
+    responses.get(f"{SERVER}/api/v1/namespaces/kube-system/events", status=403, json=forbidden | {"message": "events is forbidden"})
+    responses.get(f"{SERVER}/api/v1/namespaces/shop/pods", json=_page("PodList", [p for p in cluster[0] if p["metadata"]["namespace"] == "shop"]))
+    responses.get(f"{SERVER}/api/v1/namespaces/kube-system/pods", status=403, json=forbidden)
+    status, out, err = cli("scan", "-n", "shop", "-n", "kube-system", "-o", "json")
+    assert status == 1, err
+    warnings = json.loads(out)["summary"]["warnings"]
+    assert any('namespace "kube-system" skipped' in w for w in warnings)
+
+
+@responses.activate
+def test_nothing_readable_is_exit_3_not_0(cli, kcfg):
+    forbidden = {"kind": "Status", "code": 403, "message": "pods is forbidden"}
+    responses.get(f"{SERVER}/api/v1/namespaces/shop/events", status=403, json=forbidden)
+    responses.get(f"{SERVER}/api/v1/namespaces/shop/pods", status=403, json=forbidden)
+    status, out, err = cli("scan")
+    assert status == 3 and out == "" and "no pods could be read" in err
