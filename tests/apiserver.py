@@ -39,6 +39,8 @@ class FakeAPIServer:
         self.requests: list[tuple[str, dict, dict]] = []  # (path, query, headers)
         self._lock = threading.Lock()
         self.forbidden: set[str] = set()  # "events", "pods/log", "pods"
+        self.slow: dict[str, float] = {}  # "path?continue=token" or "path" -> seconds to wait before answering
+        self.truncate: set[str] = set()  # paths whose answers are cut short (connection closed mid-body)
         handler = self._handler()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -83,6 +85,19 @@ class FakeAPIServer:
                     server.requests.append((url.path, query, dict(self.headers)))
                 if server.latency:
                     time.sleep(server.latency)
+                delay = server.slow.get(url.path + ("?continue=" + query["continue"] if "continue" in query else ""))
+                if delay:
+                    time.sleep(delay)
+                if url.path in server.truncate:
+                    body = json.dumps({"kind": "PodList", "items": [{"metadata": {"name": "x" * 500}}]}).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body) + 4096))
+                    self.end_headers()
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
                 if server.token is not None and self.headers.get("Authorization") != f"Bearer {server.token}":
                     return self._json(401, status(401, "Unauthorized", "Unauthorized"))
                 code, body, ctype = server.route(url.path, query)

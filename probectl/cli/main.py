@@ -47,9 +47,9 @@ def _main(
 
 
 def _register() -> None:
-    from probectl.cli import completion, demo, exitcode, scan, why
+    from probectl.cli import auth, completion, demo, exitcode, scan, why
 
-    for module in (why, scan, demo, exitcode, completion):
+    for module in (why, scan, demo, exitcode, auth, completion):
         module.register(app)
 
 

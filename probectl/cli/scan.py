@@ -106,7 +106,8 @@ def scan(
         report = _from_files(filename, namespace, all_namespaces, selector, field_selector, show_all, fail_on.value, window, since)
     else:
         report = _from_cluster(namespace, all_namespaces, selector, field_selector, show_all, fail_on.value, window, since,
-                               context, kubeconfig, request_timeout, progress=output is ScanOutput.table or bool(output_file))
+                               context, kubeconfig, request_timeout, progress=output is ScanOutput.table or bool(output_file),
+                               debug=debug)
     text = _render(report, output, no_color)
     if output_file:
         _write(output_file, text)
@@ -170,14 +171,14 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, sho
 
 
 def _from_cluster(namespaces, all_namespaces, selector, field_selector, show_all, fail_on, window, since_text,
-                  context, kubeconfig, request_timeout, progress: bool):
+                  context, kubeconfig, request_timeout, progress: bool, debug: bool = False):
     from datetime import datetime, timezone
 
     from probectl.core import scan as core
     from probectl.sources import cluster as cl
 
     conn = cl.connect(kubeconfig, context, namespaces[0] if namespaces else None)
-    client = cl.Client(conn, cl.parse_timeout(request_timeout))
+    client = cl.Client(conn, cl.parse_timeout(request_timeout), debug=sys.stderr if debug else None)
     scopes: list[str | None] = [None] if all_namespaces else list(dict.fromkeys(namespaces or [conn.target.namespace]))
     warnings: list[str] = []
     now = datetime.now(timezone.utc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import typer
 
@@ -42,7 +43,7 @@ def diagnose_snapshot(snap, pod_name: str | None, namespace: str | None):
 
 
 def diagnose_live(name: str, *, namespace: str | None, context: str | None, kubeconfig: str | None,
-                  timeout: str | None, logs: int) -> list:
+                  timeout: str | None, logs: int, debug: bool = False) -> list:
     """GET the pod, LIST its events (and with --logs, one log request per troubled
     container). When no pod has that name, the pods of the workload of that name."""
     from datetime import datetime, timezone
@@ -52,7 +53,7 @@ def diagnose_live(name: str, *, namespace: str | None, context: str | None, kube
     from probectl.sources import cluster as cl
 
     conn = cl.connect(kubeconfig, context, namespace)
-    client = cl.Client(conn, cl.parse_timeout(timeout))
+    client = cl.Client(conn, cl.parse_timeout(timeout), debug=sys.stderr if debug else None)
     ns = conn.target.namespace
     name = strip_kind(name)
     notes: list[str] = []
@@ -153,7 +154,7 @@ def why(
         if not pod:
             raise UsageError("name a pod: probectl why POD [-n NAMESPACE] (or read kubectl output with -f FILE)")
         diagnoses = diagnose_live(pod, namespace=namespace, context=context, kubeconfig=kubeconfig,
-                                  timeout=request_timeout, logs=logs)
+                                  timeout=request_timeout, logs=logs, debug=debug)
         live = True
     show(diagnoses, output, no_color, live=live)
     return ExitStatus.OK if all(d.severity.value == "ok" for d in diagnoses) else ExitStatus.FINDINGS

@@ -235,7 +235,8 @@ class Client:
     """
 
     def __init__(self, conn: Connection, timeout: float | None = DEFAULT_TIMEOUT, *,
-                 sleep: Callable[[float], None] | None = None, on_request: Callable[[str], None] | None = None):
+                 sleep: Callable[[float], None] | None = None, on_request: Callable[[str], None] | None = None,
+                 debug=None):
         import requests
 
         self.conn = conn
@@ -244,6 +245,7 @@ class Client:
         self.timeout = timeout
         self.sleep = sleep or (lambda seconds: time.sleep(seconds))
         self.on_request = on_request
+        self.debug = debug  # a stream for --debug request lines (credentials redacted), or None
         self.requests = 0
         self.session = requests.Session()
         self.session.trust_env = False
@@ -269,7 +271,18 @@ class Client:
         token = self.cfg.get_api_key_with_prefix("BearerToken")  # runs the refresh hook each time
         return {"Authorization": token} if token else {}
 
-    def request(self, path: str, params: dict | None = None, *, accept_json: bool = True):
+    def _trace(self, method: str, url: str, params, headers: dict, outcome: str, started: float) -> None:
+        """--debug: one line a request, credentials redacted."""
+        if self.debug is None:
+            return
+        shown = {k: (v.split(" ", 1)[0] + " <redacted>" if k.lower() == "authorization" else v) for k, v in headers.items()}
+        query = "&".join(f"{k}={v}" for k, v in (params or {}).items())
+        cert = " client-cert=<redacted>" if self.cert else ""
+        self.debug.write(f"probectl: debug: {method} {url}{'?' + query if query else ''} {shown}{cert} -> {outcome} "
+                         f"({(time.monotonic() - started) * 1000:.0f} ms)\n")
+
+    def request(self, path: str, params: dict | None = None, *, accept_json: bool = True, method: str = "GET",
+                body: dict | None = None):
         import requests
 
         url = self.cfg.host.rstrip("/") + path
@@ -278,34 +291,56 @@ class Client:
             self.requests += 1
             if self.on_request:
                 self.on_request(path)
+            headers = self._headers()
+            started = time.monotonic()
             try:
-                resp = self.session.get(url, params=params, headers=self._headers(), verify=self.verify, cert=self.cert,
-                                        proxies=self._proxies(url), timeout=self.timeout, allow_redirects=False)
-            except requests.exceptions.SSLError as e:
-                raise ClusterError(f"TLS verification failed for {self.target.server} ({where}): {_reason(e)}") from None
-            except requests.exceptions.ProxyError as e:
-                raise ClusterError(f"the proxy for {self.target.server} failed ({where}): {_reason(e)}") from None
-            except requests.exceptions.ConnectTimeout:
-                raise ClusterError(f"timed out connecting to {self.target.server} ({where}) after {self.timeout:g}s") from None
-            except requests.exceptions.ReadTimeout:
-                raise ClusterError(f"{self.target.server} did not answer within {self.timeout:g}s ({where}); "
-                                   "raise --request-timeout if the cluster is slow") from None
-            except requests.exceptions.ConnectionError as e:
-                raise ClusterError(f"cannot reach {self.target.server} ({where}): {_reason(e)}") from None
+                resp = self.session.request(method, url, params=params, json=body, headers=headers, verify=self.verify,
+                                            cert=self.cert, proxies=self._proxies(url), timeout=self.timeout,
+                                            allow_redirects=False)
+                self._trace(method, url, params, headers, str(resp.status_code), started)
+                if resp.status_code < 300:
+                    if not accept_json:
+                        return resp.text
+                    try:
+                        return resp.json()
+                    except ValueError:
+                        raise ClusterError(f"{self.target.server} answered {path} with something that is not JSON, "
+                                           f"or cut short ({where})") from None
             except requests.exceptions.RequestException as e:
-                raise ClusterError(f"request to {self.target.server} failed ({where}): {_reason(e)}") from None
-            if resp.status_code < 300:
-                if not accept_json:
-                    return resp.text
-                try:
-                    return resp.json()
-                except ValueError:
-                    raise ClusterError(f"{self.target.server} answered {path} with something that is not JSON ({where})") from None
+                self._trace(method, url, params, headers, type(e).__name__, started)
+                self._raise_transport(e)
             if resp.status_code in RETRY_STATUS and attempt < MAX_ATTEMPTS:
                 self.sleep(_retry_delay(resp, attempt))
                 continue
             self._fail(resp, path, attempts=attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _raise_transport(self, e: Exception):
+        """One clear ClusterError for a transport failure (SSLError and ProxyError are
+        ConnectionErrors too: they are told apart first)."""
+        import requests
+
+        where, server = self.target.where(), self.target.server
+        if isinstance(e, requests.exceptions.SSLError):
+            raise ClusterError(f"TLS verification failed for {server} ({where}): {_reason(e)}") from None
+        if isinstance(e, requests.exceptions.ProxyError):
+            raise ClusterError(f"the proxy for {server} failed ({where}): {_reason(e)}") from None
+        if isinstance(e, requests.exceptions.ConnectTimeout):
+            raise ClusterError(f"timed out connecting to {server} ({where}) after {self.timeout:g}s") from None
+        if isinstance(e, requests.exceptions.ReadTimeout):
+            raise ClusterError(f"{server} did not answer within {self.timeout:g}s ({where}); "
+                               "raise --request-timeout if the cluster is slow") from None
+        if isinstance(e, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
+            raise ClusterError(f"the answer from {server} was cut short or corrupt ({where}): {_reason(e)}") from None
+        if isinstance(e, requests.exceptions.ConnectionError):
+            raise ClusterError(f"cannot reach {server} ({where}): {_reason(e)}") from None
+        raise ClusterError(f"request to {server} failed ({where}): {_reason(e)}") from None
+
+    def post(self, path: str, body: dict) -> dict:
+        result = self.request(path, None, method="POST", body=body)
+        if not isinstance(result, dict):
+            raise ClusterError(f"{self.target.server} answered {path} with JSON that is not an object ({self.target.where()})")
+        return result
 
     def _fail(self, resp, path: str, attempts: int):
         code, msg, where = resp.status_code, _status_message(resp), self.target.where()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from probectl.errors import InputError
 
-MAX_BYTES = 512 * 1024 * 1024
+MAX_BYTES = 512 * 1024 * 1024  # a 10,000-pod cluster-info dump's pods.json is about 80 MiB
 EXTENSIONS = (".json", ".yaml", ".yml")
 POD_KINDS = {"Pod"}
 EVENT_KINDS = {"Event"}
@@ -87,7 +87,10 @@ def _load_file(snap: Snapshot, path: str, explicit: bool) -> None:
         if size > MAX_BYTES:
             raise InputError(f"{path}: {size // 2**20} MiB is larger than probectl reads ({MAX_BYTES // 2**20} MiB)")
         with open(path, "rb") as f:
-            raw = f.read()
+            head = f.read(8192)
+            if b"\x00" in head:
+                raise InputError(f"{path}: binary data, not kubectl JSON or YAML")
+            raw = head + f.read()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file or directory") from None
     except IsADirectoryError:
@@ -96,8 +99,6 @@ def _load_file(snap: Snapshot, path: str, explicit: bool) -> None:
         raise InputError(f"{path}: permission denied") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
-    if b"\x00" in raw[:8192]:
-        raise InputError(f"{path}: binary data, not kubectl JSON or YAML")
     _load_text(snap, raw.decode("utf-8", errors="replace"), path, explicit)
 
 
