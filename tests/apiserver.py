@@ -41,6 +41,8 @@ class FakeAPIServer:
         self.forbidden: set[str] = set()  # "events", "pods/log", "pods"
         self.slow: dict[str, float] = {}  # "path?continue=token" or "path" -> seconds to wait before answering
         self.truncate: set[str] = set()  # paths whose answers are cut short (connection closed mid-body)
+        self.cache_responses = False  # benchmarks: serialise each answer once, so the server's own cost drops out
+        self.cache: dict = {}
         handler = self._handler()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -74,6 +76,7 @@ class FakeAPIServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms delayed-ACK stalls
 
             def log_message(self, *args):  # quiet
                 pass
@@ -100,17 +103,26 @@ class FakeAPIServer:
                     return
                 if server.token is not None and self.headers.get("Authorization") != f"Bearer {server.token}":
                     return self._json(401, status(401, "Unauthorized", "Unauthorized"))
-                code, body, ctype = server.route(url.path, query)
-                if ctype == "json":
-                    return self._json(code, body)
-                return self._send(code, body.encode(), "text/plain")
+                gz = "gzip" in (self.headers.get("Accept-Encoding") or "")
+                key = (url.path, tuple(sorted(query.items())), gz)
+                cached = server.cache.get(key) if server.cache_responses else None
+                if cached is None:
+                    code, body, ctype = server.route(url.path, query)
+                    data = json.dumps(body).encode() if ctype == "json" else body.encode()
+                    ctype = "application/json" if ctype == "json" else "text/plain"
+                    zipped = gz and len(data) > 1024
+                    if zipped:
+                        data = gzip.compress(data, compresslevel=1)
+                    cached = (code, data, ctype, zipped)
+                    if server.cache_responses:
+                        server.cache[key] = cached
+                self._send(*cached)
 
             def _json(self, code, body):
-                self._send(code, json.dumps(body).encode(), "application/json")
+                self._send(code, json.dumps(body).encode(), "application/json", False)
 
-            def _send(self, code, data: bytes, ctype: str):
-                if "gzip" in (self.headers.get("Accept-Encoding") or "") and len(data) > 1024:
-                    data = gzip.compress(data, compresslevel=1)
+            def _send(self, code, data: bytes, ctype: str, zipped: bool):
+                if zipped:
                     self.send_response(code)
                     self.send_header("Content-Encoding", "gzip")
                 else:
@@ -123,6 +135,8 @@ class FakeAPIServer:
         return Handler
 
     def route(self, path: str, q: dict):
+        if path in _DISCOVERY:
+            return 200, _DISCOVERY[path], "json"
         m = re.fullmatch(r"/api/v1/namespaces/([^/]+)/pods/([^/]+)/log", path)
         if m:
             if "pods/log" in self.forbidden:
@@ -173,3 +187,19 @@ def _selected(obj: dict, selector: str) -> bool:
         if (cur or "") != want:
             return False
     return True
+
+
+# Enough discovery for kubectl (the benchmarks compare with it).
+_RESOURCES = [
+    {"name": "pods", "singularName": "pod", "namespaced": True, "kind": "Pod", "shortNames": ["po"],
+     "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"], "categories": ["all"]},
+    {"name": "pods/log", "singularName": "", "namespaced": True, "kind": "Pod", "verbs": ["get"]},
+    {"name": "events", "singularName": "event", "namespaced": True, "kind": "Event", "shortNames": ["ev"],
+     "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]},
+]
+_DISCOVERY = {
+    "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]},
+    "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": []},
+    "/api/v1": {"kind": "APIResourceList", "groupVersion": "v1", "resources": _RESOURCES},
+    "/version": {"major": "1", "minor": "32", "gitVersion": "v1.32.0", "platform": "linux/amd64"},
+}

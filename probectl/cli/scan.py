@@ -146,15 +146,20 @@ def _write(path: str, text: str) -> None:
 
 def _from_files(paths, namespaces, all_namespaces, selector, field_selector, show_all, fail_on, window, since_text):
     from probectl.core import scan as core
-    from probectl.core.diagnose import snapshot_time
+    from probectl.core.diagnose import event_time, snapshot_time
     from probectl.sources.files import load
 
-    snap = load(paths)
-    now = snapshot_time(snap.pods, snap.events)
-    cutoff = now - window if (now and window) else None
     index = core.EventIndex()
-    for e in snap.events:
-        index.add(e, cutoff)
+    newest = []
+
+    def on_event(raw: dict) -> None:
+        index.add(raw)
+        t = event_time(raw)
+        if t and (not newest or t > newest[0]):
+            newest[:] = [t]
+
+    snap = load(paths, on_event=on_event)
+    now = max(filter(None, [snapshot_time(snap.pods, []), *newest]), default=None)
     labels, fields = core.label_matcher(selector), core.field_matcher(field_selector)
     wanted = set(namespaces or [])
 
@@ -182,7 +187,6 @@ def _from_cluster(namespaces, all_namespaces, selector, field_selector, show_all
     scopes: list[str | None] = [None] if all_namespaces else list(dict.fromkeys(namespaces or [conn.target.namespace]))
     warnings: list[str] = []
     now = datetime.now(timezone.utc)
-    cutoff = now - window if window else None
     bar = _Progress(progress and sys.stderr.isatty())
     index = core.EventIndex()
     readable: list[str | None] = []
@@ -191,7 +195,7 @@ def _from_cluster(namespaces, all_namespaces, selector, field_selector, show_all
             where = f'namespace "{ns}"' if ns else "all namespaces"
             try:
                 for e in _counted(cl.list_pod_events(client, ns, warn=warnings.append), bar, "event"):
-                    index.add(e, cutoff)
+                    index.add(e)
             except cl.Forbidden as e:
                 warnings.append(f"events in {where} could not be read ({e.message}): verdicts there rest on pod status alone")
             readable.append(ns)

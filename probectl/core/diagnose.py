@@ -99,10 +99,21 @@ def snapshot_time(pods: list[dict], events: list[dict]) -> datetime | None:
                         see(ob.get(s, state, phase, "startedAt"))
                         see(ob.get(s, state, phase, "finishedAt"))
     for raw in events:
-        e = ev.normalise(raw)
-        if e and e.last and (best is None or e.last > best):
-            best = e.last
+        t = event_time(raw)
+        if t and (best is None or t > best):
+            best = t
     return best
+
+
+def event_time(raw) -> datetime | None:
+    """When an event was last seen, from its raw object (either API), cheaply."""
+    if not isinstance(raw, dict):
+        return None
+    for value in (ob.get(raw, "series", "lastObservedTime"), raw.get("lastTimestamp"), raw.get("eventTime"),
+                  raw.get("deprecatedLastTimestamp"), raw.get("firstTimestamp")):
+        if value:
+            return ob.parse_time(value)
+    return None
 
 
 def _ago(now: datetime | None, t: datetime | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
 CONTAINER = "container"
 INIT = "init"
@@ -12,16 +13,23 @@ SIDECAR = "sidecar"
 EPHEMERAL = "ephemeral"
 
 
+_MISSING = object()
+
+
 def get(obj, *path, default=None):
-    """obj[path[0]][path[1]]..., or `default` when any step is missing or not a dict/list."""
+    """obj[path[0]][path[1]]..., or `default` when any step is missing or not a dict/list.
+
+    On the hot path of a scan (millions of calls for 10,000 pods): keep it lean."""
     cur = obj
     for key in path:
-        if isinstance(key, int):
-            if not isinstance(cur, list) or not -len(cur) <= key < len(cur):
+        if isinstance(cur, dict):
+            cur = cur.get(key, _MISSING)
+            if cur is _MISSING:
                 return default
-        elif not isinstance(cur, dict) or key not in cur:
+        elif isinstance(cur, list) and isinstance(key, int) and -len(cur) <= key < len(cur):
+            cur = cur[key]
+        else:
             return default
-        cur = cur[key]
     return default if cur is None else cur
 
 
@@ -60,6 +68,12 @@ def parse_time(value) -> datetime | None:
     """
     if not isinstance(value, str):
         return None
+    return _parse_time(value)
+
+
+@lru_cache(maxsize=65536)
+def _parse_time(value: str) -> datetime | None:
+    """Cached: a cluster repeats the same timestamps across pods, containers and events."""
     m = _TIME.fullmatch(value.strip())
     if not m:
         return None
@@ -205,3 +219,29 @@ def format_bytes(n: int) -> str:
         if n >= size:
             return f"{-(-n // size)}{unit}"
     return str(n)
+
+
+_CONTAINER_KEYS = ("name", "image", "livenessProbe", "readinessProbe", "startupProbe", "resources", "restartPolicy", "ports")
+_SPEC_KEYS = ("nodeName", "restartPolicy", "terminationGracePeriodSeconds", "activeDeadlineSeconds")
+_META_KEYS = ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "labels", "ownerReferences")
+
+
+def compact_pod(pod: dict) -> dict:
+    """What the engine reads of a pod, and nothing else: no managedFields, annotations,
+    env (values can be secrets), volumes or commands. A scan of 10,000 pods keeps these.
+
+    Anything not shaped as expected is passed through untouched: the engine copes."""
+    if not isinstance(pod, dict) or not isinstance(pod.get("spec"), dict) or not isinstance(pod.get("metadata"), dict):
+        return pod
+    meta, spec = pod["metadata"], pod["spec"]
+    out_spec = {k: spec[k] for k in _SPEC_KEYS if k in spec}
+    for key in ("initContainers", "containers", "ephemeralContainers"):
+        if isinstance(spec.get(key), list):
+            out_spec[key] = [{k: c[k] for k in _CONTAINER_KEYS if k in c} if isinstance(c, dict) else c for c in spec[key]]
+        elif key in spec:
+            out_spec[key] = spec[key]
+    out = {"metadata": {k: meta[k] for k in _META_KEYS if k in meta}, "spec": out_spec}
+    for k in ("apiVersion", "kind", "status"):
+        if k in pod:
+            out[k] = pod[k]
+    return out

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
+from probectl.jsonio import dumps_pretty
 
 
 def to_json(doc) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dumps_pretty(doc)
 
 
 def to_yaml(doc) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from probectl.errors import ClusterError, InputError, UsageError
+from probectl.jsonio import loads
 
 DEFAULT_TIMEOUT = 30.0
 PAGE_SIZE = 500
@@ -217,7 +218,7 @@ def _status_message(resp) -> str:
     """The API's Status message, or a defensive summary of a plain-text or HTML body."""
     text = resp.text or ""
     try:
-        body = resp.json()
+        body = loads(resp.content)
         if isinstance(body, dict) and isinstance(body.get("message"), str):
             return body["message"]
     except ValueError:
@@ -282,7 +283,7 @@ class Client:
                          f"({(time.monotonic() - started) * 1000:.0f} ms)\n")
 
     def request(self, path: str, params: dict | None = None, *, accept_json: bool = True, method: str = "GET",
-                body: dict | None = None):
+                body: dict | None = None, raw: bool = False):
         import requests
 
         url = self.cfg.host.rstrip("/") + path
@@ -299,10 +300,12 @@ class Client:
                                             allow_redirects=False)
                 self._trace(method, url, params, headers, str(resp.status_code), started)
                 if resp.status_code < 300:
+                    if raw:
+                        return resp.content
                     if not accept_json:
                         return resp.text
                     try:
-                        return resp.json()
+                        return loads(resp.content)
                     except ValueError:
                         raise ClusterError(f"{self.target.server} answered {path} with something that is not JSON, "
                                            f"or cut short ({where})") from None
@@ -365,18 +368,23 @@ class Client:
     def text(self, path: str, params: dict | None = None) -> str:
         return self.request(path, params, accept_json=False)
 
+    def _page(self, path: str, params: dict, limit: int, token: str) -> bytes:
+        q = dict(params, limit=str(limit))
+        if token:
+            q["continue"] = token
+        return self.request(path, q, raw=True)
+
     def list(self, path: str, params: dict | None = None, *, limit: int = PAGE_SIZE,
              warn: Callable[[str], None] | None = None) -> Iterator[dict]:
-        """Every item of a list, page by page (limit/continue). On 410 Gone the list starts
-        over once; items already yielded may then come again (callers key by uid)."""
+        """Every item of a list, page by page (limit/continue); one page in memory at a time.
+        On 410 Gone the list starts over once; items already yielded may then come again
+        (callers key by uid)."""
+        params = dict(params or {})
         restarted = False
         token = ""
         while True:
-            q = dict(params or {}, limit=str(limit))
-            if token:
-                q["continue"] = token
             try:
-                body = self.get(path, q)
+                raw = self._page(path, params, limit, token)
             except Gone:
                 if restarted or not token:
                     raise ClusterError(f"the list of {path} kept expiring (410 Gone) ({self.target.where()})") from None
@@ -384,11 +392,19 @@ class Client:
                 if warn:
                     warn(f"the list of {path} expired part-way (410 Gone) and was restarted")
                 continue
+            try:
+                body = loads(raw)
+            except ValueError:
+                raise ClusterError(f"{self.target.server} answered {path} with something that is not JSON, "
+                                   f"or cut short ({self.target.where()})") from None
+            if not isinstance(body, dict):
+                raise ClusterError(f"{self.target.server} answered {path} with JSON that is not an object ({self.target.where()})")
+            token = (body.get("metadata") or {}).get("continue") or ""
             items = body.get("items")
+            del body, raw
             for item in items if isinstance(items, list) else []:
                 if isinstance(item, dict):
                     yield item
-            token = (body.get("metadata") or {}).get("continue") or ""
             if not token:
                 return
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from probectl.core.objects import compact_pod
 from probectl.errors import InputError
+from probectl.jsonio import loads
 
 MAX_BYTES = 512 * 1024 * 1024  # a 10,000-pod cluster-info dump's pods.json is about 80 MiB
 EXTENSIONS = (".json", ".yaml", ".yml")
@@ -30,13 +33,19 @@ class Snapshot:
     events: list[dict] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # kind -> count of objects ignored
+    on_event: Callable[[dict], None] | None = None  # stream events here instead of keeping them (scan)
+    event_count: int = 0
 
     def add(self, obj: dict, inferred_kind: str = "") -> None:
         kind = obj.get("kind") if isinstance(obj.get("kind"), str) else inferred_kind
         if kind in POD_KINDS:
-            self.pods.append(obj)
+            self.pods.append(compact_pod(obj))
         elif kind in EVENT_KINDS:
-            self.events.append(obj)
+            self.event_count += 1
+            if self.on_event is not None:
+                self.on_event(obj)
+            else:
+                self.events.append(obj)
         elif kind.endswith("List") or kind == "List":
             items = obj.get("items")
             if items is None:
@@ -51,9 +60,12 @@ class Snapshot:
             self.skipped[kind or "(no kind)"] = self.skipped.get(kind or "(no kind)", 0) + 1
 
 
-def load(paths: list[str], stdin=None) -> Snapshot:
-    """Read every path (`-` is standard input). Raises InputError with a one-line message."""
-    snap = Snapshot()
+def load(paths: list[str], stdin=None, on_event: Callable[[dict], None] | None = None) -> Snapshot:
+    """Read every path (`-` is standard input). Raises InputError with a one-line message.
+
+    With `on_event`, events are handed over one by one as each file is parsed and not
+    kept: a scan indexes them compactly, and only one file's objects are in memory whole."""
+    snap = Snapshot(on_event=on_event)
     for path in paths:
         if path == "-":
             stream = stdin if stdin is not None else sys.stdin
@@ -99,36 +111,38 @@ def _load_file(snap: Snapshot, path: str, explicit: bool) -> None:
         raise InputError(f"{path}: permission denied") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
-    _load_text(snap, raw.decode("utf-8", errors="replace"), path, explicit)
+    _load_text(snap, raw, path, explicit)
 
 
-def _load_text(snap: Snapshot, data: str, where: str, explicit: bool) -> None:
+def _load_text(snap: Snapshot, data: str | bytes, where: str, explicit: bool) -> None:
     if not data.strip():
         raise InputError(f"{where}: empty input")
-    before = (len(snap.pods), len(snap.events))
+    before = (len(snap.pods), snap.event_count)
     for doc in _documents(data, where):
         if doc is None:
             continue
         if not isinstance(doc, dict):
             raise InputError(f"{where}: expected a Kubernetes object, found a {type(doc).__name__}")
         snap.add(doc)
-    if explicit and (len(snap.pods), len(snap.events)) == before:
+    if explicit and (len(snap.pods), snap.event_count) == before:
         kinds = ", ".join(sorted(snap.skipped)) or "nothing"
         raise InputError(f"{where}: holds no Pod or Event (found {kinds}); probectl reads Pods, Events and their Lists")
 
 
-def _documents(data: str, where: str):
-    stripped = data.lstrip()
-    if stripped[:1] in ("{", "["):
+def _documents(data: str | bytes, where: str):
+    first = data.lstrip()[:1]
+    if first in ("{", "[", b"{", b"["):
         try:
-            yield json.loads(data)
-            return
-        except json.JSONDecodeError:
-            if stripped[:1] == "{":
-                yield from _concatenated_json(data, where)
+            doc = loads(data)
+        except ValueError:
+            text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+            if first in ("{", b"{"):
+                yield from _concatenated_json(text, where)
                 return
             raise InputError(f"{where}: not valid JSON") from None
-    yield from _yaml_documents(data, where)
+        yield doc
+        return
+    yield from _yaml_documents(data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data, where)
 
 
 def _concatenated_json(data: str, where: str):

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""API benchmarks: `probectl why` and `probectl scan` against a local stand-in API server
+serving a generated cluster, side by side with the kubectl commands that fetch the same
+data, plus an offline `scan -f` over a cluster-info dump.
+
+Medians over --runs runs with min and max; wall time, peak RSS (of the measured process)
+and the number of API requests. Everything runs on 127.0.0.1.
+
+    python bench/api.py --pods 1000 10000 --runs 3 --latency 0.002 --markdown
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from bench.gencluster import generate, write_dump  # noqa: E402
+from tests.apiserver import FakeAPIServer  # noqa: E402
+from tests.kube import kubeconfig  # noqa: E402
+
+TIME = shutil.which("time") and "/usr/bin/time"
+
+
+def measure(cmd: list[str], env: dict, server: FakeAPIServer | None, runs: int) -> dict:
+    """Run `cmd` `runs` times; wall seconds, peak RSS in MB and requests per run."""
+    walls, rss, reqs = [], [], []
+    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # warm-up: caches, page cache
+    for _ in range(runs):
+        if server:
+            server.requests.clear()
+        full = [TIME, "-f", "RSS_KB=%M", *cmd] if TIME else cmd
+        t0 = time.perf_counter()
+        r = subprocess.run(full, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        walls.append(time.perf_counter() - t0)
+        if r.returncode not in (0, 1):
+            raise SystemExit(f"{' '.join(cmd)} failed ({r.returncode}): {r.stderr[-500:]}")
+        kb = [line for line in r.stderr.splitlines() if line.startswith("RSS_KB=")]
+        if kb:
+            rss.append(int(kb[-1].split("=")[1]) / 1024)
+        if server:
+            reqs.append(len(server.requests))
+    return {"wall": walls, "rss": rss, "requests": reqs}
+
+
+def fmt(m: dict) -> tuple[str, str, str]:
+    w = m["wall"]
+    wall = f"{statistics.median(w):.3f} s ({min(w):.3f}–{max(w):.3f})"
+    rss = f"{statistics.median(m['rss']):.0f} MB" if m["rss"] else "-"
+    req = str(int(statistics.median(m["requests"]))) if m["requests"] else "-"
+    return wall, rss, req
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pods", type=int, nargs="+", default=[1000, 10000])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--latency", type=float, default=0.002, help="seconds the server waits per request")
+    ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--no-kubectl", action="store_true")
+    a = ap.parse_args()
+
+    probectl = shutil.which("probectl") or os.path.join(os.path.dirname(sys.executable), "probectl")
+    kubectl = None if a.no_kubectl else shutil.which("kubectl")
+    rows: list[tuple[str, ...]] = []
+    work = tempfile.mkdtemp(prefix="probectl-bench-")
+    import trustme  # the test extra: pip install -e '.[test]'
+
+    ca = trustme.CA()
+    server_cert = ca.issue_cert("127.0.0.1")
+    for n in a.pods:
+        pods, events = generate(n)
+        failing = next(p for p in pods if p["status"]["containerStatuses"][0]["restartCount"])
+        name, ns = failing["metadata"]["name"], failing["metadata"]["namespace"]
+        # TLS, as a real API server: kubectl sends no bearer token over plain HTTP
+        with FakeAPIServer(pods, events, token="bench-token", latency=a.latency, tls=server_cert) as api:
+            api.cache_responses = True
+            home = os.path.join(work, f"home{n}")
+            os.makedirs(home, exist_ok=True)
+            from pathlib import Path
+
+            cfg = kubeconfig(Path(home) / "config", server=api.url, token="bench-token", namespace="default",
+                             ca_pem=ca.cert_pem.bytes())
+            env = {"PATH": os.environ.get("PATH", ""), "HOME": home, "KUBECONFIG": str(cfg), "NO_COLOR": "1", "COLUMNS": "120"}
+            cases = [
+                (f"probectl why POD ({n} pods)", [probectl, "why", name, "-n", ns]),
+                (f"probectl scan -A -o json ({n} pods)", [probectl, "scan", "-A", "-o", "json"]),
+            ]
+            if kubectl:
+                subprocess.run([kubectl, "get", "--raw", "/api"], env=env, capture_output=True)  # warm discovery cache
+                cases.insert(1, (f"kubectl describe pod POD ({n} pods)", [kubectl, "describe", "pod", name, "-n", ns]))
+                cases += [(f"kubectl get pods -A -o json ({n} pods)", [kubectl, "get", "pods", "-A", "-o", "json"]),
+                          (f"kubectl get events -A -o json ({n} pods)", [kubectl, "get", "events", "-A", "-o", "json"])]
+            for label, cmd in cases:
+                rows.append((label, *fmt(measure(cmd, env, api, a.runs))))
+                print(f"  done: {label}", file=sys.stderr)
+        dump = os.path.join(work, f"dump{n}")
+        write_dump(dump, pods, events)
+        size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(dump) for f in fs) / 2**20
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": work, "NO_COLOR": "1", "COLUMNS": "120"}
+        rows.append((f"probectl scan -f DUMP -A -o json ({n} pods, {size:.0f} MB of JSON)",
+                     *fmt(measure([probectl, "scan", "-f", dump, "-A", "-o", "json"], env, None, a.runs))))
+        print(f"  done: offline {n}", file=sys.stderr)
+    shutil.rmtree(work, ignore_errors=True)
+
+    head = ("command", "wall time: median (min–max)", "peak RSS", "API requests")
+    if a.markdown:
+        print(f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores; "
+              f"{a.runs} runs each; the server waits {a.latency * 1000:.0f} ms per request.\n")
+        print("| " + " | ".join(head) + " |")
+        print("|---|---|---|---|")
+        for r in rows:
+            print("| " + " | ".join(r) + " |")
+    else:
+        for r in rows:
+            print("  ".join(f"{c:<28}" if i else f"{c:<62}" for i, c in enumerate(r)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
