@@ -41,6 +41,7 @@ class FakeAPIServer:
         self.forbidden: set[str] = set()  # "events", "pods/log", "pods"
         self.slow: dict[str, float] = {}  # "path?continue=token" or "path" -> seconds to wait before answering
         self.truncate: set[str] = set()  # paths whose answers are cut short (connection closed mid-body)
+        self.watch_script: dict[str, list] = {}  # path -> list of watch-event dicts or ("sleep", seconds)
         self.cache_responses = False  # benchmarks: serialise each answer once, so the server's own cost drops out
         self.cache: dict = {}
         handler = self._handler()
@@ -103,6 +104,8 @@ class FakeAPIServer:
                     return
                 if server.token is not None and self.headers.get("Authorization") != f"Bearer {server.token}":
                     return self._json(401, status(401, "Unauthorized", "Unauthorized"))
+                if query.get("watch") in ("1", "true"):
+                    return self._watch(url.path)
                 gz = "gzip" in (self.headers.get("Accept-Encoding") or "")
                 key = (url.path, tuple(sorted(query.items())), gz)
                 cached = server.cache.get(key) if server.cache_responses else None
@@ -117,6 +120,23 @@ class FakeAPIServer:
                     if server.cache_responses:
                         server.cache[key] = cached
                 self._send(*cached)
+
+            def _watch(self, path):
+                """Scripted watch events, one JSON object a line, then the server ends the watch."""
+                script = server.watch_script.get(path) or [("sleep", 0.5)]
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for step in list(script):
+                    if isinstance(step, tuple):
+                        time.sleep(step[1])
+                        continue
+                    data = json.dumps(step).encode() + b"\n"
+                    self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
+                self.close_connection = True
 
             def _json(self, code, body):
                 self._send(code, json.dumps(body).encode(), "application/json", False)

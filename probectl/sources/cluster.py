@@ -248,6 +248,7 @@ class Client:
         self.on_request = on_request
         self.debug = debug  # a stream for --debug request lines (credentials redacted), or None
         self.requests = 0
+        self.list_version = ""
         self.session = requests.Session()
         self.session.trust_env = False
         self.session.headers.update({"Accept": "application/json", "User-Agent": _user_agent()})
@@ -399,7 +400,9 @@ class Client:
                                    f"or cut short ({self.target.where()})") from None
             if not isinstance(body, dict):
                 raise ClusterError(f"{self.target.server} answered {path} with JSON that is not an object ({self.target.where()})")
-            token = (body.get("metadata") or {}).get("continue") or ""
+            meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+            token = meta.get("continue") or ""
+            self.list_version = meta.get("resourceVersion") or self.list_version  # where a watch starts
             items = body.get("items")
             del body, raw
             for item in items if isinstance(items, list) else []:
@@ -407,6 +410,46 @@ class Client:
                     yield item
             if not token:
                 return
+
+
+    def watch(self, path: str, params: dict | None, resource_version: str, *, seconds: int = 300) -> Iterator[dict]:
+        """The watch events of one connection: {"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR,
+        "object": ...}. Returns when the server ends the watch (timeoutSeconds) or the
+        connection drops; raises Gone on 410 (a relist is needed) and ClusterError otherwise."""
+        import requests
+
+        q = dict(params or {}, watch="1", resourceVersion=resource_version, allowWatchBookmarks="true",
+                 timeoutSeconds=str(seconds))
+        url = self.cfg.host.rstrip("/") + path
+        self.requests += 1
+        read_timeout = seconds + 30 if self.timeout is None else max(self.timeout, seconds + 30)
+        try:
+            resp = self.session.get(url, params=q, headers=self._headers(), verify=self.verify, cert=self.cert,
+                                    proxies=self._proxies(url), timeout=(self.timeout or 30, read_timeout), stream=True)
+        except requests.exceptions.RequestException as e:
+            self._raise_transport(e)
+        with resp:
+            if resp.status_code >= 300:
+                self._fail(resp, path, attempts=1)
+            try:
+                for line in resp.iter_lines(chunk_size=65536):
+                    if not line:
+                        continue
+                    try:
+                        event = loads(line)
+                    except ValueError:
+                        return  # a line cut by a dropped connection: reconnect
+                    if not isinstance(event, dict):
+                        continue
+                    if event.get("type") == "ERROR":
+                        status = event.get("object") or {}
+                        if status.get("code") == 410:
+                            raise Gone(status.get("message") or "too old resource version")
+                        raise ClusterError(f"the watch of {path} failed: {status.get('message') or status}")
+                    yield event
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
+                    requests.exceptions.ReadTimeout):
+                return  # dropped: the caller reconnects from the last resourceVersion
 
 
 def _retry_delay(resp, attempt: int) -> float:

@@ -1,0 +1,203 @@
+"""`probectl watch`: each failure the moment it happens, already explained."""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+
+import typer
+
+from probectl.cli import options
+from probectl.errors import ExitStatus, UsageError
+
+HELP = """Watch pods and events and print one line per new thing worth attention, explained:
+a container termination (exit code decoded, cause from the same engine as 'why'), a probe
+failure streak, a kill the kubelet announced, CrashLoopBackOff, an image that cannot be
+pulled, a config error, an eviction, an unschedulable pod.
+
+  probectl watch -n shop
+  probectl watch -A -o json | jq .
+  probectl watch -A --timeout 10m --exit-on oom-killed,crashed-signal    # in CI
+
+Exit status: 0 at --timeout, 1 as soon as a finding's cause is in --exit-on, 3 when the
+cluster cannot be watched, 130 on Ctrl-C.
+"""
+
+CAUSES = {"healthy", "completed", "oom-killed", "liveness-probe-failed", "startup-probe-failed", "readiness-probe-failed",
+          "app-error", "crashed-signal", "killed", "terminated", "command-not-found", "permission-denied", "start-error",
+          "image-pull-failed", "config-error", "evicted", "deadline-exceeded", "unschedulable", "unknown"}
+RECONNECT_LIMIT = 6  # consecutive failed reconnects before giving up
+
+
+def _duration(text: str | None) -> float | None:
+    if not text:
+        return None
+    import re
+
+    m = re.fullmatch(r"\s*([0-9]+)\s*(s|m|h)?\s*", text)
+    if not m or int(m.group(1)) == 0:
+        raise UsageError(f"--timeout {text!r}: use a duration such as 90s, 10m or 2h")
+    return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
+
+
+def _stream(client, path: str, params: dict, version: str, out: queue.Queue, name: str, stop: threading.Event,
+            sleep=time.sleep) -> None:
+    """One watched resource: reconnect after timeouts and drops, relist on 410 Gone."""
+    from probectl.sources import cluster as cl
+
+    failures = 0
+    while not stop.is_set():
+        opened = time.monotonic()
+        got = 0
+        try:
+            for event in client.watch(path, params, version):
+                failures = 0
+                got += 1
+                obj = event.get("object") or {}
+                version = (obj.get("metadata") or {}).get("resourceVersion") or version
+                if event.get("type") != "BOOKMARK":
+                    out.put((name, event.get("type"), obj))
+                if stop.is_set():
+                    return
+            if not got and time.monotonic() - opened < 1:
+                sleep(1)  # a server or proxy that ends watches at once must not make us spin
+        except cl.Gone:
+            try:
+                items = list(client.list(path, params))
+                version = client.list_version
+                out.put((name, "RELIST", items))
+                failures = 0
+            except cl.ClusterError as e:
+                failures += 1
+                if failures >= RECONNECT_LIMIT:
+                    out.put((name, "FATAL", e))
+                    return
+        except cl.ClusterError as e:
+            failures += 1
+            if failures >= RECONNECT_LIMIT:
+                out.put((name, "FATAL", e))
+                return
+            sleep(min(2 ** failures, 30))
+
+
+def _line(finding, style, output: str) -> str:
+    if output == "json":
+        import json
+
+        return json.dumps(finding.to_dict(), ensure_ascii=False) + "\n"
+    from probectl.core.exitcodes import decode
+    from probectl.core.model import SEVERITY, Cause, Severity
+    from probectl.render.safe import clean
+
+    when = finding.time.strftime("%H:%M:%SZ") if finding.time else "--:--:--"
+    who = clean(f"{finding.namespace}/{finding.pod}" + (f" {finding.container}" if finding.container else ""), oneline=True)
+    exit_text = f" [{decode(finding.exit_code).short()}{' ' + finding.reason if finding.reason else ''}]" if finding.exit_code is not None else ""
+    cause = finding.cause
+    if style.color:
+        sev = SEVERITY.get(Cause(cause), Severity.WARNING) if cause in CAUSES else Severity.WARNING
+        cause = {"critical": "\x1b[1;31m", "warning": "\x1b[1;33m", "ok": "\x1b[32m"}[sev.value] + cause + "\x1b[0m"
+    return f"{when}  {who}  {finding.kind}  {cause}{exit_text}  {clean(finding.summary, oneline=True)}\n"
+
+
+def watch(
+    namespace: str | None = options.NAMESPACE,
+    all_namespaces: bool = typer.Option(False, "-A", "--all-namespaces", help="Watch every namespace."),
+    selector: str | None = typer.Option(None, "-l", "--selector", help="Label selector for the pods."),
+    output: str = typer.Option("table", "-o", "--output", help="table (one line per finding) or json (JSON Lines)."),
+    timeout: str | None = typer.Option(None, "--timeout", help="Stop after this long: 90s, 10m, 2h (exit 0)."),
+    exit_on: str | None = typer.Option(None, "--exit-on", help="Exit 1 as soon as a finding has one of these causes: oom-killed,crashed-signal"),
+    context: str | None = options.CONTEXT,
+    kubeconfig: str | None = options.KUBECONFIG,
+    request_timeout: str | None = options.REQUEST_TIMEOUT,
+    no_color: bool = options.NO_COLOR,
+    debug: bool = options.DEBUG,
+) -> int:
+    from datetime import datetime, timezone
+
+    from probectl.core.watch import Tracker
+    from probectl.sources import cluster as cl
+
+    if output not in ("table", "json"):
+        raise UsageError(f"-o {output}: watch writes table (lines) or json (JSON Lines)")
+    stop_after = _duration(timeout)
+    wanted = {c.strip() for c in (exit_on or "").split(",") if c.strip()}
+    unknown = wanted - CAUSES
+    if unknown:
+        raise UsageError(f"--exit-on: unknown cause {', '.join(sorted(unknown))} (causes: {', '.join(sorted(CAUSES))})")
+    conn = cl.connect(kubeconfig, context, namespace)
+    trace = sys.stderr if debug else None
+    timeout_s = cl.parse_timeout(request_timeout)
+    ns = None if all_namespaces else conn.target.namespace
+    pods_path = cl.pod_path(ns) if ns else "/api/v1/pods"
+    events_path = cl.events_path(ns) if ns else "/api/v1/events"
+    pod_params = {"labelSelector": selector} if selector else {}
+    event_params = {"fieldSelector": "involvedObject.kind=Pod"}
+
+    tracker = Tracker()
+    pod_client = cl.Client(conn, timeout_s, debug=trace)
+    for pod in pod_client.list(pods_path, pod_params):
+        tracker.baseline(pod)
+    event_client = cl.Client(conn, timeout_s, debug=trace)
+    try:
+        for event in event_client.list(events_path, event_params):
+            tracker.baseline_event(event)
+        events_ok = True
+    except cl.Forbidden as e:
+        events_ok = False
+        sys.stderr.write(f"probectl: warning: events cannot be read ({e.message}): probe failures and kills will not show\n")
+
+    style = options.style(no_color)
+    where = "all namespaces" if all_namespaces else f'namespace "{ns}"'
+    if sys.stderr.isatty():
+        sys.stderr.write(f"Watching {len(tracker.pods)} pods in {where} ({conn.target.where()}); Ctrl-C to stop.\n")
+    q: queue.Queue = queue.Queue(maxsize=10000)
+    stop = threading.Event()
+    threads = [threading.Thread(target=_stream, args=(pod_client, pods_path, pod_params, pod_client.list_version, q, "pods", stop),
+                                daemon=True)]
+    if events_ok:
+        threads.append(threading.Thread(target=_stream, args=(event_client, events_path, event_params,
+                                                                event_client.list_version, q, "events", stop), daemon=True))
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + stop_after if stop_after else None
+    try:
+        while True:
+            wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+            if deadline is not None and time.monotonic() >= deadline:
+                return ExitStatus.OK
+            try:
+                name, kind, obj = q.get(timeout=wait)
+            except queue.Empty:
+                continue
+            now = datetime.now(timezone.utc)
+            if kind == "FATAL":
+                raise obj
+            if name == "pods":
+                if kind == "DELETED":
+                    tracker.forget(obj)
+                    found = []
+                elif kind == "RELIST":
+                    found = tracker.resync(obj, now)
+                else:
+                    found = tracker.pod_update(obj, now)
+            else:
+                if kind == "DELETED":
+                    tracker.event_deleted(obj)
+                    found = []
+                elif kind == "RELIST":
+                    found = [f for e in obj for f in tracker.event_update(e, now)]
+                else:
+                    found = tracker.event_update(obj, now)
+            for f in found:
+                sys.stdout.write(_line(f, style, output))
+                sys.stdout.flush()
+                if f.cause in wanted:
+                    return ExitStatus.FINDINGS
+    finally:
+        stop.set()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("watch", help=HELP)(watch)
