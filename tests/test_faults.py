@@ -115,7 +115,8 @@ def test_auth_all_granted(cli, kcfg):
     assert status == 0
     doc = json.loads(out)
     assert doc["kind"] == "AccessReport" and doc["namespace"] == "shop"
-    assert [i["permission"] for i in doc["items"]] == ["get pods", "list pods", "list events", "get pods/log"]
+    assert [i["permission"] for i in doc["items"]] == ["get pods", "list pods", "list events", "get pods/log",
+                                                      "watch pods", "watch events"]
     body = json.loads(responses.calls[3].request.body)
     assert body["spec"]["resourceAttributes"] == {"verb": "get", "resource": "pods", "group": "", "namespace": "shop", "subresource": "log"}
 

@@ -22,5 +22,15 @@ def test_valid_objects():
 def test_read_only_and_minimal():
     role = next(d for d in docs() if d["kind"] == "ClusterRole")
     grants = {(r, v) for rule in role["rules"] for r in rule["resources"] for v in rule["verbs"]}
-    assert grants == {("pods", "get"), ("pods", "list"), ("events", "list"), ("pods/log", "get")}
+    assert grants == {("pods", "get"), ("pods", "list"), ("pods", "watch"), ("events", "list"), ("events", "watch"),
+                      ("pods/log", "get")}
+
+
+def test_auth_checks_exactly_what_the_role_grants():
+    from probectl.cli.auth import PERMISSIONS
+
+    role = next(d for d in docs() if d["kind"] == "ClusterRole")
+    grants = {(r, v) for rule in role["rules"] for r in rule["resources"] for v in rule["verbs"]}
+    checked = {(res + (f"/{sub}" if sub else ""), verb) for verb, res, sub, _ in PERMISSIONS}
+    assert checked == grants
     assert all(rule["apiGroups"] == [""] for rule in role["rules"])

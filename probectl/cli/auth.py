@@ -23,6 +23,8 @@ PERMISSIONS = (
     ("list", "pods", "", "probectl scan; why NAME when NAME is a workload"),
     ("list", "events", "", "probe failures, kills and back-offs in every verdict"),
     ("get", "pods", "log", "probectl why POD --logs N"),
+    ("watch", "pods", "", "probectl watch"),
+    ("watch", "events", "", "probectl watch: probe failures and kills as they happen"),
 )
 
 

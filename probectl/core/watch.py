@@ -18,6 +18,7 @@ from probectl.core.objects import condition, containers, get, text
 
 EVENTS_PER_POD = 64  # decisive events kept per pod, newest last
 MAX_SEEN = 100_000  # report keys remembered (oldest forgotten first)
+MAX_PODS = 50_000  # pods whose events are kept
 CONFIG_WAITING = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
 
 
@@ -71,8 +72,8 @@ class Tracker:
     def __init__(self) -> None:
         self.pods: dict[str, dict[str, _Container]] = {}
         self.pod_flags: dict[str, set[str]] = {}
-        self.events: dict[str, deque] = {}
-        self.event_counts: OrderedDict = OrderedDict()  # event uid -> count last reported (bounded)
+        self.events: OrderedDict[str, deque] = OrderedDict()  # pod key -> its recent decisive events (bounded)
+        self.event_counts: OrderedDict = OrderedDict()  # event uid -> (count seen, count reported), bounded
         self.seen = _Seen()
 
     # ---------------------------------------------------------------- state
@@ -191,8 +192,13 @@ class Tracker:
         if e.reason in ("Unhealthy", "Killing", "BackOff", "Failed", "FailedScheduling", "Evicted") or e.type == "Warning":
             bucket = self.events.setdefault(key, deque(maxlen=EVENTS_PER_POD))
             bucket.append(e)
-        last = self.event_counts.get(uid, 0)
-        self.event_counts[uid] = max(last, e.count)
+            self.events.move_to_end(key)
+            if len(self.events) > MAX_PODS:  # events of pods that came and went unseen
+                self.events.popitem(last=False)
+        last, reported = self.event_counts.get(uid, (0, 0))
+        if not report:
+            reported = max(reported, e.count)  # the baseline: already there, not news
+        self.event_counts[uid] = (max(last, e.count), reported)
         self.event_counts.move_to_end(uid)
         if len(self.event_counts) > MAX_SEEN:
             self.event_counts.popitem(last=False)
@@ -204,7 +210,8 @@ class Tracker:
             return [self._event_finding(e, "kill", cause.value, f"The kubelet is restarting container {e.container or '?'}: "
                                         f"its {kill} probe failed.")]
         result = ev.probe_result(e)
-        if result and (last == 0 or e.count >= 2 * last):  # the first failure, then when the streak doubles
+        if result and (reported == 0 or e.count >= 2 * reported):  # the first failure, then when the streak doubles
+            self.event_counts[uid] = (max(last, e.count), e.count)
             kind_cause = {"liveness": Cause.LIVENESS_PROBE_FAILED, "readiness": Cause.READINESS_PROBE_FAILED,
                           "startup": Cause.STARTUP_PROBE_FAILED}[result[0]]
             return [self._event_finding(e, "probe-failure", kind_cause.value,
