@@ -98,7 +98,8 @@ SSAR = f"{SERVER}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 def _ssar_callback(denied: set[str]):
     def cb(request):
         attrs = json.loads(request.body)["spec"]["resourceAttributes"]
-        perm = f"{attrs['verb']} {attrs['resource']}" + (f"/{attrs['subresource']}" if attrs.get("subresource") else "")
+        perm = f"{attrs['verb']} {attrs['resource']}" + (f"/{attrs['subresource']}" if attrs.get("subresource") else "") + (
+            f" ({attrs['group']})" if attrs.get("group") else "")
         allowed = perm not in denied
         status = {"allowed": allowed} | ({} if allowed else {"reason": ""})
         if allowed:
@@ -115,8 +116,9 @@ def test_auth_all_granted(cli, kcfg):
     assert status == 0
     doc = json.loads(out)
     assert doc["kind"] == "AccessReport" and doc["namespace"] == "shop"
-    assert [i["permission"] for i in doc["items"]] == ["get pods", "list pods", "list events", "get pods/log",
-                                                      "watch pods", "watch events"]
+    assert [i["permission"] for i in doc["items"]][:6] == ["get pods", "list pods", "list events", "get pods/log",
+                                                          "watch pods", "watch events"]
+    assert "list deployments (apps)" in [i["permission"] for i in doc["items"]]
     body = json.loads(responses.calls[3].request.body)
     assert body["spec"]["resourceAttributes"] == {"verb": "get", "resource": "pods", "group": "", "namespace": "shop", "subresource": "log"}
 

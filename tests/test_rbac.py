@@ -14,23 +14,27 @@ def docs():
     return [d for d in yaml.safe_load_all((ROOT / "deploy" / "rbac.yaml").read_text()) if d]
 
 
+def grants():
+    role = next(d for d in docs() if d["kind"] == "ClusterRole")
+    return {(g, r, v) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+
+
 def test_valid_objects():
     for d in docs():
         kv.validate(d, "1.32", strict=True)
 
 
 def test_read_only_and_minimal():
-    role = next(d for d in docs() if d["kind"] == "ClusterRole")
-    grants = {(r, v) for rule in role["rules"] for r in rule["resources"] for v in rule["verbs"]}
-    assert grants == {("pods", "get"), ("pods", "list"), ("pods", "watch"), ("events", "list"), ("events", "watch"),
-                      ("pods/log", "get")}
+    g = grants()
+    assert {v for _, _, v in g} == {"get", "list", "watch"}  # read-only
+    assert {("", "pods", "get"), ("", "pods", "list"), ("", "pods", "watch"), ("", "events", "list"),
+            ("", "events", "watch"), ("", "pods/log", "get")} <= g
+    assert {grp for grp, _, _ in g} == {"", "apps", "batch"}
+    assert not any(r in ("secrets", "configmaps", "*") for _, r, _ in g)
 
 
 def test_auth_checks_exactly_what_the_role_grants():
     from probectl.cli.auth import PERMISSIONS
 
-    role = next(d for d in docs() if d["kind"] == "ClusterRole")
-    grants = {(r, v) for rule in role["rules"] for r in rule["resources"] for v in rule["verbs"]}
-    checked = {(res + (f"/{sub}" if sub else ""), verb) for verb, res, sub, _ in PERMISSIONS}
-    assert checked == grants
-    assert all(rule["apiGroups"] == [""] for rule in role["rules"])
+    checked = {(group, res + (f"/{sub}" if sub else ""), verb) for verb, group, res, sub, _ in PERMISSIONS}
+    assert checked == grants()

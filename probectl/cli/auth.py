@@ -17,14 +17,20 @@ Exit status: 0 when every permission is granted, 1 when some are not, 3 when the
 cannot be asked.
 """
 
-# (verb, resource, subresource, what needs it)
+# (verb, API group, resource, subresource, what needs it)
 PERMISSIONS = (
-    ("get", "pods", "", "probectl why POD"),
-    ("list", "pods", "", "probectl scan; why NAME when NAME is a workload"),
-    ("list", "events", "", "probe failures, kills and back-offs in every verdict"),
-    ("get", "pods", "log", "probectl why POD --logs N"),
-    ("watch", "pods", "", "probectl watch"),
-    ("watch", "events", "", "probectl watch: probe failures and kills as they happen"),
+    ("get", "", "pods", "", "probectl why POD"),
+    ("list", "", "pods", "", "probectl scan and lint; why NAME when NAME is a workload"),
+    ("list", "", "events", "", "probe failures, kills and back-offs in every verdict"),
+    ("get", "", "pods", "log", "probectl why POD --logs N"),
+    ("watch", "", "pods", "", "probectl watch"),
+    ("watch", "", "events", "", "probectl watch: probe failures and kills as they happen"),
+    ("list", "apps", "deployments", "", "probectl lint (live)"),
+    ("list", "apps", "statefulsets", "", "probectl lint (live)"),
+    ("list", "apps", "daemonsets", "", "probectl lint (live)"),
+    ("list", "apps", "replicasets", "", "probectl lint (live)"),
+    ("list", "batch", "jobs", "", "probectl lint (live)"),
+    ("list", "batch", "cronjobs", "", "probectl lint (live)"),
 )
 
 
@@ -32,20 +38,20 @@ def review(client, namespace: str) -> list[dict]:
     from probectl.sources.cluster import Forbidden
 
     out = []
-    for verb, resource, sub, used_by in PERMISSIONS:
-        attrs = {"verb": verb, "resource": resource, "group": ""}
+    for verb, group, resource, sub, used_by in PERMISSIONS:
+        attrs = {"verb": verb, "resource": resource, "group": group}
         if namespace:
             attrs["namespace"] = namespace
         if sub:
             attrs["subresource"] = sub
         body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": {"resourceAttributes": attrs}}
-        name = f"{verb} {resource}" + (f"/{sub}" if sub else "")
+        name = f"{verb} {resource}" + (f"/{sub}" if sub else "") + (f" ({group})" if group else "")
         try:
             st = client.post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", body).get("status") or {}
             allowed, reason = bool(st.get("allowed")), str(st.get("reason") or st.get("evaluationError") or "")
         except Forbidden as e:
             allowed, reason = False, f"the access review itself was refused: {e.message}"
-        out.append({"permission": name, "verb": verb, "resource": resource + (f"/{sub}" if sub else ""),
+        out.append({"permission": name, "verb": verb, "group": group, "resource": resource + (f"/{sub}" if sub else ""),
                     "namespace": namespace or None, "allowed": allowed, "reason": reason or None, "usedBy": used_by})
     return out
 

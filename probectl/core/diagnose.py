@@ -410,7 +410,7 @@ def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx) -> C
     steps = j.next_steps(cause)
     return ContainerDiagnosis(
         name=ref.name, type=ref.type, image=ob.text(spec, "image") or ob.text(status, "image"),
-        cause=cause, confidence=confidence, severity=severity, summary=summary, ready=ready,
+        cause=cause, confidence=confidence, severity=severity, summary=summary, ready=ready, grace_exceeded=j.grace_exceeded,
         restart_count=restarts, state=state, state_reason=state_reason, state_message=state_message,
         started_at=started_at, last_termination=last, will_restart=will, restart_explanation=why_restart,
         probes=probes, memory_limit=limit, evidence=tuple(dict.fromkeys(evidence)), next_steps=tuple(steps),
@@ -424,6 +424,7 @@ class _Judge:
         self.ref, self.ctx, self.events, self.probes = ref, ctx, cevents, probes
         self.last: Termination | None = last
         self.restarts, self.limit = restarts, limit
+        self.grace_exceeded = False
         self.name = ref.name
         self.label = {"init": "Init container", "sidecar": "Sidecar container", "ephemeral": "Ephemeral container"}.get(
             ref.type, "Container")
@@ -665,6 +666,7 @@ class _Judge:
                             + (f"; must pass within {cfg.budget_seconds}s of start" if kind == "startup" else "") + ")")
         code = t.exit_code
         if code == 137:
+            self.grace_exceeded = True
             evidence.append("exit 137: it did not stop within the grace period after SIGTERM, so it was SIGKILLed")
         elif code == 143:
             evidence.append("exit 143: it died of the SIGTERM the kubelet sent (no handler)")
@@ -699,6 +701,7 @@ class _Judge:
                     f"{self.label} {self.name} was lost and reported as killed (exit 137, ContainerStatusUnknown){restarted}.", evidence)
         if stops or self.ctx.pod.deleting:
             grace = ob.integer(self.ctx.spec, "terminationGracePeriodSeconds", default=30)
+            self.grace_exceeded = True
             evidence.append(self._stop_who(stops))
             evidence.append(f"exit 137 after a stop request: it ignored SIGTERM for terminationGracePeriodSeconds ({grace}s) "
                             "and was SIGKILLed")

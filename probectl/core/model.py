@@ -227,6 +227,7 @@ class ContainerDiagnosis:
     memory_limit: str | None = None
     evidence: tuple[str, ...] = ()
     next_steps: tuple[str, ...] = ()
+    grace_exceeded: bool = False  # the last termination: SIGKILL when the grace period after SIGTERM ran out
 
     def to_dict(self) -> dict:
         return {
@@ -247,6 +248,7 @@ class ContainerDiagnosis:
             "willRestart": self.will_restart,
             "restartExplanation": self.restart_explanation,
             "memoryLimit": self.memory_limit,
+            "graceExceeded": self.grace_exceeded,
             "probes": {k: v.to_dict() for k, v in self.probes.items()},
             "evidence": list(self.evidence),
             "nextSteps": list(self.next_steps),

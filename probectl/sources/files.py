@@ -94,6 +94,11 @@ def _load_dir(snap: Snapshot, root: str) -> None:
 
 
 def _load_file(snap: Snapshot, path: str, explicit: bool) -> None:
+    _load_text(snap, read_file(path), path, explicit)
+
+
+def read_file(path: str) -> bytes:
+    """A file's bytes, refusing what is too large or binary (from its head) with a clear line."""
     try:
         size = os.path.getsize(path)
         if size > MAX_BYTES:
@@ -111,7 +116,7 @@ def _load_file(snap: Snapshot, path: str, explicit: bool) -> None:
         raise InputError(f"{path}: permission denied") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
-    _load_text(snap, raw, path, explicit)
+    return raw
 
 
 def _load_text(snap: Snapshot, data: str | bytes, where: str, explicit: bool) -> None:

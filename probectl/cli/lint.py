@@ -1,0 +1,167 @@
+"""`probectl lint`: probe and resource settings judged before they bite, and against what
+the cluster actually did."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+
+import typer
+
+from probectl.cli import options
+from probectl.errors import ExitStatus, UsageError
+
+HELP = """Judge probe and resource settings: static rules over workload manifests, and
+observed rules over what the cluster did (start-up times, probe timeouts, kills, OOM).
+
+  probectl lint -f k8s/                       # manifests: files, directories, multi-document YAML
+  helm template ./chart | probectl lint -f -  # rendered Helm output
+  probectl lint -n shop                       # the live namespace: workloads, pods and events
+  probectl lint -f k8s/ -o sarif > probectl.sarif
+  probectl lint --rules
+
+Exit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 for usage
+errors or bad files, 3 when the cluster cannot be read.
+"""
+
+
+class LintOutput(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+    sarif = "sarif"
+    github = "github"
+    junit = "junit"
+
+
+# (API path under /apis or /api, kind, group) for a live lint
+WORKLOADS = (
+    ("/apis/apps/v1", "deployments", "Deployment"),
+    ("/apis/apps/v1", "statefulsets", "StatefulSet"),
+    ("/apis/apps/v1", "daemonsets", "DaemonSet"),
+    ("/apis/apps/v1", "replicasets", "ReplicaSet"),
+    ("/apis/batch/v1", "jobs", "Job"),
+    ("/apis/batch/v1", "cronjobs", "CronJob"),
+)
+
+
+def lint(
+    filename: list[str] | None = typer.Option(None, "-f", "--filename", help="Manifests: files, directories, '-' for stdin; repeatable."),
+    namespace: str | None = options.NAMESPACE,
+    all_namespaces: bool = typer.Option(False, "-A", "--all-namespaces", help="Lint every namespace (live)."),
+    rules: bool = typer.Option(False, "--rules", help="List the rules and exit."),
+    disable: list[str] | None = typer.Option(None, "--disable", help="Rule ids to skip (repeatable or comma-separated): PL003,PL007."),
+    output: LintOutput = typer.Option(LintOutput.table, "-o", "--output", case_sensitive=False, help="Output format."),
+    output_file: str | None = typer.Option(None, "--output-file", help="Write the -o format to this file; the terminal shows the table."),
+    fail_on: str = typer.Option("critical", "--fail-on", help="Exit 1 when a finding is at or above: critical, warning, never."),
+    context: str | None = options.CONTEXT,
+    kubeconfig: str | None = options.KUBECONFIG,
+    request_timeout: str | None = options.REQUEST_TIMEOUT,
+    no_color: bool = options.NO_COLOR,
+    debug: bool = options.DEBUG,
+) -> int:
+    from probectl.core import lint as core
+    from probectl.render import lint as render
+
+    if rules:
+        options.emit(render.render_rules(options.style(no_color)))
+        return ExitStatus.OK
+    if fail_on not in ("critical", "warning", "never"):
+        raise UsageError(f"--fail-on {fail_on!r}: use critical, warning or never")
+    off = {r.strip().upper() for item in (disable or []) for r in item.split(",") if r.strip()}
+    unknown = off - set(core.RULES)
+    if unknown:
+        raise UsageError(f"--disable: unknown rule {', '.join(sorted(unknown))} (see probectl lint --rules)")
+    if filename:
+        report = _from_files(filename, namespace, off, fail_on)
+    else:
+        report = _from_cluster(namespace, all_namespaces, off, fail_on, context, kubeconfig, request_timeout, debug)
+    text, note = _render(report, output, no_color)
+    if note:
+        report.warnings.append(note)
+        sys.stderr.write(f"probectl: warning: {note}\n")
+    if output_file:
+        from probectl.cli.scan import _write
+
+        _write(output_file, text)
+        if output is not LintOutput.table:
+            options.emit(_render(report, LintOutput.table, no_color)[0])
+    else:
+        options.emit(text)
+    return ExitStatus.FINDINGS if report.failed else ExitStatus.OK
+
+
+def _render(report, output: LintOutput, no_color: bool) -> tuple[str, str]:
+    from probectl.render import lint as render
+    from probectl.render.data import dump
+
+    if output is LintOutput.table:
+        return render.render_table(report, options.style(no_color)), ""
+    if output is LintOutput.sarif:
+        doc, left_out = render.sarif_doc(report)
+        note = (f"{left_out} finding(s) without a file location left out of the SARIF (code scanning rejects them): "
+                "see -o table or -o json") if left_out else ""
+        return dump(doc, "json"), note
+    if output is LintOutput.github:
+        return render.render_github(report), ""
+    if output is LintOutput.junit:
+        return render.render_junit(report), ""
+    return dump(report.to_dict(), output.value), ""
+
+
+def _from_files(paths, namespace, off, fail_on):
+    from probectl.core import lint as core
+    from probectl.core.diagnose import snapshot_time
+    from probectl.sources.manifests import load
+
+    located = load(paths)
+    if namespace:
+        located = [x for x in located if (x[0].get("metadata") or {}).get("namespace") in (namespace, None)]
+    events = [o for o, _, _ in located if o.get("kind") == "Event"]
+    pods = [o for o, _, _ in located if o.get("kind") == "Pod" and isinstance(o.get("status"), dict) and o["status"]]
+    report = core.run(located, pods, events, snapshot_time(pods, events), disabled=off, fail_on=fail_on)
+    if not report.objects and not pods:
+        kinds = sorted({str(o.get("kind")) for o, _, _ in located})
+        report.warnings.append(f"no workloads in the input (found {', '.join(kinds) or 'nothing'}); "
+                               "probectl lint reads Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs and Pods")
+    return report
+
+
+def _from_cluster(namespace, all_namespaces, off, fail_on, context, kubeconfig, request_timeout, debug):
+    from datetime import datetime, timezone
+
+    from probectl.core import lint as core
+    from probectl.core.objects import dicts
+    from probectl.sources import cluster as cl
+
+    conn = cl.connect(kubeconfig, context, namespace)
+    client = cl.Client(conn, cl.parse_timeout(request_timeout), debug=sys.stderr if debug else None)
+    ns = None if all_namespaces else conn.target.namespace
+    warnings: list[str] = []
+    objects = []
+    for base, plural, kind in WORKLOADS:
+        path = f"{base}/namespaces/{ns}/{plural}" if ns else f"{base}/{plural}"
+        try:
+            for obj in client.list(path):
+                refs = dicts(obj, "metadata", "ownerReferences")
+                if any(r.get("controller") for r in refs):
+                    continue  # a Deployment's ReplicaSet, a CronJob's Job: linted through their owner
+                objects.append((dict(obj, kind=kind), "", 0))
+        except cl.Forbidden as e:
+            warnings.append(f"{plural} skipped: {e.message}")
+        except cl.NotFound:
+            warnings.append(f"{plural}: the server does not serve {base}")
+    pods = list(cl.list_pods(client, ns))
+    objects += [(dict(p, kind="Pod"), "", 0) for p in pods if not any(r.get("controller") for r in dicts(p, "metadata", "ownerReferences"))]
+    try:
+        events = list(cl.list_pod_events(client, ns))
+    except cl.Forbidden as e:
+        events = []
+        warnings.append(f"events could not be read ({e.message}): observed rules see less")
+    report = core.run(objects, pods, events, datetime.now(timezone.utc), disabled=off, fail_on=fail_on)
+    report.warnings += warnings
+    return report
+
+
+def register(app: typer.Typer) -> None:
+    app.command("lint", help=HELP)(lint)

@@ -1,0 +1,328 @@
+"""`probectl lint`: probe and resource settings judged before they bite (static rules over
+pod templates) and against what the cluster did (observed rules over pods and events).
+
+Pure: manifests and pods as dicts in, findings out. Each rule has a stable id, a
+severity, an explanation and a concrete fix with the value that would have passed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from probectl.core import probes as pr
+from probectl.core.diagnose import diagnose
+from probectl.core.model import API_VERSION, Cause, Severity
+from probectl.core.objects import dicts, format_bytes, get, integer, owner, quantity_bytes, text
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    severity: Severity
+    kind: str  # static | observed
+    summary: str
+
+
+RULES = {r.id: r for r in (
+    Rule("PL001", "liveness-equals-readiness", Severity.WARNING, "static",
+         "The liveness probe is identical to the readiness probe: a container that is only busy or waiting on a "
+         "dependency gets restarted instead of taken out of rotation."),
+    Rule("PL002", "liveness-without-readiness", Severity.WARNING, "static",
+         "A liveness probe without a readiness probe: traffic reaches the container before it is ready, and a "
+         "struggling container is restarted rather than drained."),
+    Rule("PL003", "liveness-initial-delay", Severity.WARNING, "static",
+         "A long initialDelaySeconds on the liveness probe stands in for a startupProbe: every restart waits it out, "
+         "and a start-up slower than the delay is killed."),
+    Rule("PL004", "liveness-failure-threshold-1", Severity.CRITICAL, "static",
+         "livenessProbe.failureThreshold is 1: one slow or dropped check restarts the container."),
+    Rule("PL005", "timeout-not-below-period", Severity.WARNING, "static",
+         "timeoutSeconds is not below periodSeconds: checks overlap and a slow endpoint is probed again before the "
+         "last check has ended."),
+    Rule("PL006", "probe-port-not-declared", Severity.CRITICAL, "static",
+         "The probe's port is not one the container declares: a named port that does not exist makes every check fail "
+         "(\"port X not found\"); a number that is not declared is often a typo."),
+    Rule("PL007", "no-memory-limit", Severity.WARNING, "static",
+         "No memory limit or request: the container can take the node's memory, the scheduler cannot account for it, "
+         "and under pressure it is among the first evicted."),
+    Rule("PL008", "grace-shorter-than-prestop", Severity.CRITICAL, "static",
+         "terminationGracePeriodSeconds is not longer than the preStop sleep: the container is SIGKILLed before it even "
+         "gets SIGTERM."),
+    Rule("PL101", "startup-budget-too-short", Severity.CRITICAL, "observed",
+         "Containers were killed by a startup or liveness probe while still starting: the start-up budget "
+         "(initialDelaySeconds + periodSeconds x failureThreshold) is shorter than the real start-up time."),
+    Rule("PL102", "probe-timeout-too-tight", Severity.WARNING, "observed",
+         "The probe keeps timing out while the container recovers on its own: timeoutSeconds is tighter than the "
+         "endpoint's real response time under load."),
+    Rule("PL103", "grace-period-too-short", Severity.WARNING, "observed",
+         "A container asked to stop was SIGKILLed (exit 137) when the grace period ran out: shutdown takes longer than "
+         "terminationGracePeriodSeconds."),
+    Rule("PL104", "oom-killed", Severity.CRITICAL, "observed",
+         "Containers were OOM-killed at their memory limit."),
+)}
+
+
+@dataclass(frozen=True)
+class LintFinding:
+    rule: str
+    severity: Severity
+    kind: str
+    namespace: str
+    name: str
+    container: str
+    message: str
+    fix: str
+    file: str = ""
+    line: int = 0
+    pods: int = 0  # observed rules: how many pods showed it
+
+    @property
+    def object(self) -> str:
+        return f"{self.kind}/{self.name}" if self.kind else self.name
+
+    def to_dict(self) -> dict:
+        r = RULES[self.rule]
+        return {"rule": self.rule, "name": r.name, "severity": self.severity.value, "type": r.kind,
+                "object": {"kind": self.kind, "namespace": self.namespace or None, "name": self.name},
+                "container": self.container or None, "message": self.message, "fix": self.fix,
+                "file": self.file or None, "line": self.line or None, "pods": self.pods or None}
+
+
+@dataclass
+class LintReport:
+    findings: list[LintFinding]
+    objects: int
+    pods_observed: int
+    fail_on: str
+    disabled: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        threshold = {"critical": Severity.CRITICAL, "warning": Severity.WARNING}.get(self.fail_on)
+        return threshold is not None and any(f.severity.rank >= threshold.rank for f in self.findings)
+
+    def to_dict(self) -> dict:
+        by_rule: dict[str, int] = {}
+        for f in self.findings:
+            by_rule[f.rule] = by_rule.get(f.rule, 0) + 1
+        return {"apiVersion": API_VERSION, "kind": "LintReport", "items": [f.to_dict() for f in self.findings],
+                "summary": {"objects": self.objects, "podsObserved": self.pods_observed, "findings": len(self.findings),
+                            "byRule": dict(sorted(by_rule.items())), "failOn": self.fail_on, "failed": self.failed,
+                            "disabled": self.disabled, "warnings": self.warnings}}
+
+
+# --------------------------------------------------------------------------- templates
+
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job", "CronJob", "Pod")
+
+
+def pod_spec(obj: dict) -> dict | None:
+    """The pod template's spec of a workload, or a Pod's spec."""
+    kind = text(obj, "kind")
+    if kind == "Pod":
+        spec = get(obj, "spec")
+    elif kind == "CronJob":
+        spec = get(obj, "spec", "jobTemplate", "spec", "template", "spec")
+    elif kind in WORKLOAD_KINDS:
+        spec = get(obj, "spec", "template", "spec")
+    else:
+        return None
+    return spec if isinstance(spec, dict) else None
+
+
+def _probe_port(probe: dict) -> tuple[str, object] | None:
+    for key in ("httpGet", "tcpSocket", "grpc"):
+        port = get(probe, key, "port")
+        if port is not None:
+            return key, port
+    return None
+
+
+_SLEEP = re.compile(r"(?:^|[\s;&|])sleep\s+([0-9]+)")
+
+
+def _prestop_sleep(container: dict) -> int | None:
+    pre = get(container, "lifecycle", "preStop")
+    if not isinstance(pre, dict):
+        return None
+    seconds = integer(pre, "sleep", "seconds")
+    if seconds is not None:
+        return seconds
+    cmd = get(pre, "exec", "command")
+    if isinstance(cmd, list):
+        m = _SLEEP.search(" ".join(str(c) for c in cmd))
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def lint_static(obj: dict, *, file: str = "", line: int = 0) -> list[LintFinding]:
+    """The static rules over one manifest object."""
+    spec = pod_spec(obj)
+    if spec is None:
+        return []
+    kind, ns, name = text(obj, "kind"), text(obj, "metadata", "namespace"), text(obj, "metadata", "name")
+    out: list[LintFinding] = []
+
+    def add(rule: str, container: str, message: str, fix: str, severity: Severity | None = None) -> None:
+        out.append(LintFinding(rule, severity or RULES[rule].severity, kind, ns, name, container, message, fix, file, line))
+
+    grace = integer(spec, "terminationGracePeriodSeconds", default=30)
+    for c in dicts(spec, "initContainers") + dicts(spec, "containers"):
+        cname = text(c, "name")
+        sidecar_or_main = c in dicts(spec, "containers") or text(c, "restartPolicy") == "Always"
+        live, ready, start = (get(c, k) for k in ("livenessProbe", "readinessProbe", "startupProbe"))
+        live = live if isinstance(live, dict) else None
+        ready = ready if isinstance(ready, dict) else None
+        start = start if isinstance(start, dict) else None
+        if live and ready and live == ready:
+            add("PL001", cname, "livenessProbe and readinessProbe are identical.",
+                "Make liveness check only that the process is alive (no dependency checks) and let it tolerate more "
+                f"failures than readiness, e.g. livenessProbe.failureThreshold: {max(3, 2 * pr.config(c, 'readiness').failure_threshold)}.")
+        if live and not ready and sidecar_or_main and kind != "Job" and kind != "CronJob":
+            add("PL002", cname, "livenessProbe without a readinessProbe.",
+                "Add a readinessProbe (often the same endpoint with a lower failureThreshold) so traffic waits for readiness.")
+        if live:
+            cfg = pr.config(c, "liveness")
+            if cfg.initial_delay >= 30 and not start:
+                threshold = math.ceil(cfg.initial_delay / cfg.period) + cfg.failure_threshold
+                add("PL003", cname, f"livenessProbe.initialDelaySeconds is {cfg.initial_delay}s and there is no startupProbe.",
+                    f"Use a startupProbe with the same handler, periodSeconds: {cfg.period} and failureThreshold: {threshold} "
+                    f"(a {cfg.period * threshold}s budget), and set livenessProbe.initialDelaySeconds: 0.")
+            if cfg.failure_threshold == 1:
+                add("PL004", cname, "livenessProbe.failureThreshold is 1.", "Set livenessProbe.failureThreshold: 3.")
+        for kind_name, probe in (("liveness", live), ("readiness", ready), ("startup", start)):
+            if not probe:
+                continue
+            cfg = pr.config(c, kind_name)
+            if cfg.timeout >= cfg.period:
+                add("PL005", cname, f"{kind_name}Probe.timeoutSeconds ({cfg.timeout}) is not below periodSeconds ({cfg.period}).",
+                    f"Set {kind_name}Probe.timeoutSeconds: {max(1, cfg.period // 2)} or periodSeconds: {cfg.timeout * 2}.")
+            found = _probe_port(probe)
+            if found:
+                handler, port = found
+                ports = dicts(c, "ports")
+                names = {text(p, "name") for p in ports if text(p, "name")}
+                numbers = {p.get("containerPort") for p in ports}
+                if isinstance(port, str) and not port.isdigit() and port not in names:
+                    add("PL006", cname, f"{kind_name}Probe.{handler}.port is the named port \"{port}\", which the container "
+                        f"does not declare ({', '.join(sorted(names)) or 'no named ports'}).",
+                        f"Declare ports: [{{name: {port}, containerPort: <port>}}] or use the number.")
+                elif isinstance(port, int) and ports and port not in numbers:
+                    add("PL006", cname, f"{kind_name}Probe.{handler}.port {port} is not among the declared ports "
+                        f"({', '.join(str(n) for n in sorted(x for x in numbers if isinstance(x, int)))}).",
+                        "Probe a declared port, or declare this one.", Severity.WARNING)
+        limits, requests_ = get(c, "resources", "limits", "memory"), get(c, "resources", "requests", "memory")
+        if limits is None:
+            add("PL007", cname, "No resources.limits.memory" + ("" if requests_ is not None else " and no resources.requests.memory") + ".",
+                "Set resources.requests.memory to typical use and resources.limits.memory to the most it may use"
+                + (f" (at least the request, {requests_})." if requests_ is not None else "."))
+        sleep = _prestop_sleep(c)
+        if sleep is not None and grace is not None and grace <= sleep:
+            add("PL008", cname, f"preStop sleeps {sleep}s but terminationGracePeriodSeconds is {grace}s.",
+                f"Set terminationGracePeriodSeconds: {sleep + 30} (the preStop sleep plus time to shut down).")
+    return out
+
+
+# --------------------------------------------------------------------------- observed
+
+_TIMEOUT = re.compile(r"context deadline exceeded|Client\.Timeout exceeded|i/o timeout|command timed out|timed out|"
+                      r"DeadlineExceeded", re.I)
+
+
+def lint_observed(pods: Iterable[dict], events: list[dict], now: datetime | None) -> list[LintFinding]:
+    """The observed rules: what the cluster did, per workload (one finding per rule,
+    workload and container, with the number of pods that showed it)."""
+    grouped: dict[tuple, LintFinding] = {}
+    counts: dict[tuple, int] = {}
+
+    def add(pod: dict, rule: str, container: str, message: str, fix: str) -> None:
+        okind, oname = owner(pod)
+        kind, name = (okind, oname) if okind else ("Pod", text(pod, "metadata", "name"))
+        ns = text(pod, "metadata", "namespace") or "default"
+        key = (rule, ns, kind, name, container)
+        counts[key] = counts.get(key, 0) + 1
+        if key not in grouped:
+            grouped[key] = LintFinding(rule, RULES[rule].severity, kind, ns, name, container, message, fix)
+
+    for pod in pods:
+        if not isinstance(pod, dict) or not isinstance(pod.get("status"), dict):
+            continue
+        d = diagnose(pod, events, now)
+        grace = integer(pod, "spec", "terminationGracePeriodSeconds", default=30)
+        for c in d.containers:
+            t = c.last_termination
+            live, start = c.probes.get("liveness"), c.probes.get("startup")
+            if c.cause is Cause.OOM_KILLED and t:
+                b = quantity_bytes(c.memory_limit)
+                target = format_bytes(b * 2) if b else None
+                add(pod, "PL104", c.name, f"OOM-killed (exit {t.exit_code}) at its {c.memory_limit or 'unset'} memory limit"
+                    f" ({c.restart_count} restarts).",
+                    f"Raise resources.limits.memory to {target} and measure (kubectl top pod --containers)." if target
+                    else "Set resources.limits.memory to the container's real peak use, with headroom.")
+            if c.cause is Cause.STARTUP_PROBE_FAILED and start and start.config and t:
+                cfg = start.config
+                need = max(cfg.budget_seconds * 2, math.ceil((t.run_seconds or 0) * 1.5))
+                threshold = math.ceil((need - cfg.initial_delay) / cfg.period)
+                add(pod, "PL101", c.name, f"Killed by the startup probe after {cfg.budget_seconds}s of start-up "
+                    f"({start.kills} kills seen); it needs longer.",
+                    f"Set startupProbe.failureThreshold: {threshold} (a {cfg.initial_delay + cfg.period * threshold}s budget), "
+                    "or make start-up faster.")
+            elif c.cause is Cause.LIVENESS_PROBE_FAILED and live and live.config and t and t.run_seconds is not None and not start:
+                cfg = live.config
+                if t.run_seconds <= cfg.budget_seconds + cfg.period:
+                    need = max(math.ceil(t.run_seconds * 2), cfg.budget_seconds * 2)
+                    threshold = math.ceil(need / cfg.period)
+                    add(pod, "PL101", c.name, f"Killed by the liveness probe {human(t.run_seconds)} after starting, within "
+                        f"its {cfg.budget_seconds}s budget: it was still starting.",
+                        f"Add a startupProbe with the liveness handler, periodSeconds: {cfg.period} and failureThreshold: "
+                        f"{threshold} (a {cfg.period * threshold}s budget).")
+            for kind_name in ("liveness", "readiness"):
+                st = c.probes.get(kind_name)
+                if st and st.config and (st.failures + st.errors) >= 2 and _TIMEOUT.search(st.last_message or ""):
+                    recovers = c.ready is True or (kind_name == "liveness" and c.state == "running" and c.restart_count == 0)
+                    if recovers:
+                        cfg = st.config
+                        add(pod, "PL102", c.name, f"The {kind_name} probe timed out {st.failures + st.errors} times "
+                            f"(timeoutSeconds: {cfg.timeout}) while the container recovered.",
+                            f"Set {kind_name}Probe.timeoutSeconds: {max(cfg.timeout * 3, 3)}"
+                            + (f" and periodSeconds: {cfg.timeout * 3 + 2}" if cfg.timeout * 3 >= cfg.period else "") + ".")
+            if c.grace_exceeded:
+                probe_grace = live.config.termination_grace if live and live.config else None
+                g = probe_grace or grace
+                add(pod, "PL103", c.name, f"SIGKILLed (exit 137) {g}s after SIGTERM: shutdown outlasted the grace period.",
+                    f"Handle SIGTERM promptly, or set terminationGracePeriodSeconds: {g * 2}.")
+    out = []
+    for key, f in grouped.items():
+        out.append(LintFinding(f.rule, f.severity, f.kind, f.namespace, f.name, f.container, f.message, f.fix,
+                               pods=counts[key]))
+    return out
+
+
+def human(seconds: float) -> str:
+    from probectl.core.objects import human_duration
+
+    return human_duration(seconds)
+
+
+def run(objects: Iterable[tuple[dict, str, int]], pods: Iterable[dict], events: list[dict], now: datetime | None, *,
+        disabled: Iterable[str] = (), fail_on: str = "critical") -> LintReport:
+    """Lint manifest objects (obj, file, line) and observe pods with their events."""
+    off = set(disabled)
+    findings: list[LintFinding] = []
+    n = 0
+    for obj, file, line in objects:
+        if pod_spec(obj) is None:
+            continue
+        n += 1
+        findings += [f for f in lint_static(obj, file=file, line=line) if f.rule not in off]
+    pods = list(pods)
+    findings += [f for f in lint_observed(pods, events, now) if f.rule not in off]
+    findings.sort(key=lambda f: (-f.severity.rank, f.rule, f.namespace, f.kind, f.name, f.container))
+    return LintReport(findings, n, len(pods), fail_on, sorted(off))
+

@@ -1,0 +1,125 @@
+"""`probectl lint` output: table, SARIF (code scanning), GitHub annotations, JUnit."""
+
+from __future__ import annotations
+
+import os
+
+from probectl import __version__
+from probectl.core.lint import RULES, LintReport
+from probectl.core.model import Severity
+from probectl.render.console import Style, box_for, to_text
+from probectl.render.safe import clean
+from probectl.render.scan import _gh_data, _gh_prop, _xml
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def render_rules(style: Style) -> str:
+    from rich.table import Table
+
+    table = Table(box=box_for(style), title="probectl lint rules", title_justify="left")
+    for col in ("Rule", "Name", "Severity", "Judged from", "What it catches"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("Rule", "Severity"))
+    for r in RULES.values():
+        table.add_row(r.id, r.name, r.severity.value, "the manifest" if r.kind == "static" else "what the cluster did", r.summary)
+    return to_text([table], style)
+
+
+def render_table(report: LintReport, style: Style) -> str:
+    from rich.table import Table
+    from rich.text import Text
+
+    from probectl.render.report import SEVERITY_STYLE
+
+    parts: list = []
+    if report.findings:
+        table = Table(box=box_for(style), title="Findings", title_justify="left", expand=True)
+        table.add_column("Rule", no_wrap=True)
+        table.add_column("Object", overflow="fold", ratio=2)
+        table.add_column("Container", overflow="fold", ratio=1)
+        table.add_column("Finding and fix", overflow="fold", ratio=5)
+        for f in report.findings:
+            where = f"{f.namespace}/{f.object}" if f.namespace else f.object
+            if f.file:
+                where += f"\n{f.file}:{f.line}"
+            if f.pods:
+                where += f"\n{f.pods} pod{'s' if f.pods != 1 else ''}"
+            text = Text(clean(f.message, oneline=True))
+            text.append("\nFix: " + clean(f.fix, oneline=True), style="green")
+            rule = Text(f"{f.rule}\n{RULES[f.rule].name}\n")
+            rule.append(f.severity.value, style=SEVERITY_STYLE[f.severity])
+            table.add_row(rule, Text(clean(where)), Text(clean(f.container or "-", oneline=True)), text)
+        parts.append(table)
+    else:
+        parts.append(Text("No findings.", style="bold green"))
+    parts.append(Text(f"{report.objects} workloads linted, {report.pods_observed} pods observed, {len(report.findings)} findings."))
+    for w in report.warnings:
+        parts.append(Text("! " + clean(w, oneline=True), style="yellow"))
+    return to_text(parts, style)
+
+
+def _uri(path: str) -> str:
+    rel = os.path.relpath(path) if os.path.isabs(path) else path
+    return rel.replace(os.sep, "/")
+
+
+def sarif_doc(report: LintReport) -> tuple[dict, int]:
+    """SARIF 2.1.0 for code scanning. Only findings with a file location go in (GitHub
+    rejects a whole file when any result lacks one); returns the document and how many
+    findings were left out."""
+    results, left_out = [], 0
+    for f in report.findings:
+        if not f.file or f.file == "<stdin>":
+            left_out += 1
+            continue
+        results.append({
+            "ruleId": f.rule,
+            "level": "error" if f.severity is Severity.CRITICAL else "warning",
+            "message": {"text": f"{f.object}" + (f" container {f.container}" if f.container else "") + f": {f.message} Fix: {f.fix}"},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(f.file)}, "region": {"startLine": max(1, f.line)}}}],
+        })
+    rules = [{"id": r.id, "name": r.name, "shortDescription": {"text": r.name.replace("-", " ")},
+              "fullDescription": {"text": r.summary},
+              "defaultConfiguration": {"level": "error" if r.severity is Severity.CRITICAL else "warning"},
+              "properties": {"judgedFrom": r.kind}} for r in RULES.values()]
+    doc = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
+        "tool": {"driver": {"name": "probectl", "version": __version__, "informationUri": "https://github.com/probectl/probectl",
+                            "rules": rules}},
+        "results": results}]}
+    return doc, left_out
+
+
+def render_github(report: LintReport) -> str:
+    lines = []
+    for f in report.findings:
+        kind = "error" if f.severity is Severity.CRITICAL else "warning"
+        props = []
+        if f.file and f.file != "<stdin>":
+            props += [f"file={_gh_prop(_uri(f.file))}", f"line={max(1, f.line)}"]
+        props.append(f"title={_gh_prop(f'{f.rule} {RULES[f.rule].name}: {f.object}')}")
+        msg = (f"container {f.container}: " if f.container else "") + f"{f.message} Fix: {f.fix}"
+        lines.append(f"::{kind} {','.join(props)}::{_gh_data(msg)}")
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def render_junit(report: LintReport) -> str:
+    """A testsuite per file (or namespace for observed findings), a testcase per object."""
+    suites: dict[str, dict[str, list]] = {}
+    for f in report.findings:
+        suite = f.file or f"cluster/{f.namespace or 'default'}"
+        suites.setdefault(suite, {}).setdefault(f"{f.namespace}/{f.object}" if f.namespace else f.object, []).append(f)
+    total = sum(len(cases) for cases in suites.values())
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           f'<testsuites name="probectl lint" tests="{total}" failures="{total}" errors="0" time="0">']
+    for suite in sorted(suites):
+        cases = suites[suite]
+        out.append(f'  <testsuite name="{_xml(suite)}" tests="{len(cases)}" failures="{len(cases)}" errors="0" skipped="0" time="0">')
+        for name in sorted(cases):
+            out.append(f'    <testcase classname="{_xml(suite)}" name="{_xml(name)}" time="0">')
+            for f in cases[name]:
+                out.append(f'      <failure type="{f.rule}" message="{_xml(f"{f.rule} {RULES[f.rule].name}: {f.message}")}">'
+                           f"{_xml(f'container {f.container}: ' if f.container else '')}{_xml(f.message)}\nFix: {_xml(f.fix)}</failure>")
+            out.append("    </testcase>")
+        out.append("  </testsuite>")
+    out.append("</testsuites>")
+    return "\n".join(out) + "\n"
