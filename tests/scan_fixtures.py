@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 
 from tests.builders import (
     backoff_msg,
@@ -95,16 +94,7 @@ def small_cluster(replicas: int = 40) -> tuple[list[dict], list[dict]]:
 
 def write_dump(root, pods, events):
     """`kubectl cluster-info dump --output-directory` layout."""
-    by_ns: dict[str, tuple[list, list]] = {}
-    for p in pods:
-        by_ns.setdefault(p["metadata"]["namespace"], ([], []))[0].append(p)
-    for e in events:
-        by_ns.setdefault(e["metadata"]["namespace"], ([], []))[1].append(e)
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "nodes.json").write_text(json.dumps({"kind": "NodeList", "apiVersion": "v1", "metadata": {}, "items": []}))
-    for ns, (ps, es) in by_ns.items():
-        (root / ns).mkdir(exist_ok=True)
-        strip = lambda o: {k: v for k, v in o.items() if k not in ("kind", "apiVersion")}  # noqa: E731
-        (root / ns / "pods.json").write_text(json.dumps({"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": [strip(p) for p in ps]}, indent=2))
-        (root / ns / "events.json").write_text(json.dumps({"kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": [strip(e) for e in es]}, indent=2))
+    from bench.gencluster import write_dump as write
+
+    write(str(root), pods, events)
     return root

@@ -139,8 +139,10 @@ def test_watch_reconnects_bookmarks_relists_and_exits_on_cause(cli, kcfg):
     # 1st pod watch: an unrelated change and a bookmark, then the server ends the watch
     touched = copy.deepcopy(pod)
     touched["metadata"]["resourceVersion"] = "150"
+    # ... and the connection drops in the middle of a line
     responses.get(pods_url, body=lines({"type": "MODIFIED", "object": touched},
-                                       {"type": "BOOKMARK", "object": {"kind": "Pod", "metadata": {"resourceVersion": "180"}}}),
+                                       {"type": "BOOKMARK", "object": {"kind": "Pod", "metadata": {"resourceVersion": "180"}}})
+                  + '{"type": "MODIFIED", "object": {"kind": "Pod", "metad',
                   match=[m.query_param_matcher({"watch": "1", "resourceVersion": "100"}, strict_match=False)])
     # 2nd: resumes from the bookmark; the resource version is too old: 410 -> relist
     responses.get(pods_url, body=lines({"type": "ERROR", "object": {"kind": "Status", "code": 410, "reason": "Expired",

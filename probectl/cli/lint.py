@@ -52,8 +52,8 @@ def lint(
     rules: bool = typer.Option(False, "--rules", help="List the rules and exit."),
     disable: list[str] | None = typer.Option(None, "--disable", help="Rule ids to skip (repeatable or comma-separated): PL003,PL007."),
     output: LintOutput = typer.Option(LintOutput.table, "-o", "--output", case_sensitive=False, help="Output format."),
-    output_file: str | None = typer.Option(None, "--output-file", help="Write the -o format to this file; the terminal shows the table."),
-    fail_on: str = typer.Option("critical", "--fail-on", help="Exit 1 when a finding is at or above: critical, warning, never."),
+    output_file: str | None = options.OUTPUT_FILE,
+    fail_on: options.FailOn = options.FAIL_ON,
     context: str | None = options.CONTEXT,
     kubeconfig: str | None = options.KUBECONFIG,
     request_timeout: str | None = options.REQUEST_TIMEOUT,
@@ -66,16 +66,14 @@ def lint(
     if rules:
         options.emit(render.render_rules(options.style(no_color)))
         return ExitStatus.OK
-    if fail_on not in ("critical", "warning", "never"):
-        raise UsageError(f"--fail-on {fail_on!r}: use critical, warning or never")
     off = {r.strip().upper() for item in (disable or []) for r in item.split(",") if r.strip()}
     unknown = off - set(core.RULES)
     if unknown:
         raise UsageError(f"--disable: unknown rule {', '.join(sorted(unknown))} (see probectl lint --rules)")
     if filename:
-        report = _from_files(filename, namespace, off, fail_on)
+        report = _from_files(filename, namespace, off, fail_on.value)
     else:
-        report = _from_cluster(namespace, all_namespaces, off, fail_on, context, kubeconfig, request_timeout, debug)
+        report = _from_cluster(namespace, all_namespaces, off, fail_on.value, context, kubeconfig, request_timeout, debug)
     text, note = _render(report, output, no_color)
     if note:
         report.warnings.append(note)

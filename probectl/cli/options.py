@@ -16,6 +16,15 @@ class Output(str, Enum):
     yaml = "yaml"
 
 
+class FailOn(str, Enum):
+    critical = "critical"
+    warning = "warning"
+    never = "never"
+
+
+FAIL_ON = typer.Option(FailOn.critical, "--fail-on", case_sensitive=False,
+                       help="Exit 1 when a finding is at or above this severity (never: always 0).")
+OUTPUT_FILE = typer.Option(None, "--output-file", help="Write the -o format to this file; the terminal shows the table.")
 OUTPUT = typer.Option(Output.table, "-o", "--output", help="Output format.", case_sensitive=False)
 NO_COLOR = typer.Option(False, "--no-color", help="No colour (also: the NO_COLOR environment variable).")
 DEBUG = typer.Option(False, "--debug", help="Show Python tracebacks for errors.")

@@ -36,12 +36,6 @@ class ScanOutput(str, Enum):
     github = "github"
 
 
-class FailOn(str, Enum):
-    critical = "critical"
-    warning = "warning"
-    never = "never"
-
-
 def parse_since(text: str | None) -> timedelta | None:
     if not text:
         return None
@@ -91,9 +85,8 @@ def scan(
     filename: list[str] | None = options.FILENAME,
     show_all: bool = typer.Option(False, "--all", help="Include healthy pods."),
     output: ScanOutput = typer.Option(ScanOutput.table, "-o", "--output", case_sensitive=False, help="Output format."),
-    output_file: str | None = typer.Option(None, "--output-file", help="Write the -o format to this file; the terminal shows the table."),
-    fail_on: FailOn = typer.Option(FailOn.critical, "--fail-on", case_sensitive=False,
-                                   help="Exit 1 when a finding is at or above this severity (never: always 0)."),
+    output_file: str | None = options.OUTPUT_FILE,
+    fail_on: options.FailOn = options.FAIL_ON,
     since: str | None = typer.Option(None, "--since", help="Consider only terminations and events newer than this: 30m, 2h, 1d."),
     context: str | None = options.CONTEXT,
     kubeconfig: str | None = options.KUBECONFIG,
