@@ -166,3 +166,22 @@ def test_json_keeps_cluster_text_exact(cli, tmp_path):
     (tmp_path / "p.json").write_text(json.dumps(pod))
     doc = json.loads(cli("why", "-f", str(tmp_path / "p.json"), "-o", "json")[1])
     assert doc["containers"][0]["lastTermination"]["message"] == EVIL
+
+
+def test_report_golden(cli):
+    """The `why` report layout (probectl demo, plain text at 120 columns)."""
+    import os
+
+    from tests.conftest import ROOT
+
+    status, out, _ = cli("demo")
+    path = ROOT / "tests" / "golden" / "demo.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(out)
+    assert status == 0 and out == path.read_text()
+
+
+def test_empty_no_color_does_not_disable_colour(clean_env):
+    env = dict(clean_env, FORCE_COLOR="1", NO_COLOR="")
+    r = subprocess.run([probectl_exe(), "exitcode", "137"], capture_output=True, text=True, env=env, timeout=60)
+    assert "\x1b[" in r.stdout  # no-color.org: NO_COLOR counts when it is not empty

@@ -27,7 +27,7 @@ class Style:
         except (AttributeError, ValueError):
             tty = False
         force = env.get("FORCE_COLOR", "") not in ("", "0")
-        color = (tty or force) and not no_color and "NO_COLOR" not in env and env.get("TERM") != "dumb"
+        color = (tty or force) and not no_color and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
         width = 120  # not a terminal: wide enough for CI logs, COLUMNS overrides
         columns = env.get("COLUMNS", "")
         if columns.isdigit() and 40 <= int(columns) <= 400:
