@@ -48,3 +48,17 @@ def test_kubectl_plugin_completion(clean_env):
     assert r.stdout.splitlines()[0].startswith("why\t") and r.stdout.splitlines()[-1] == ":4"
     r = subprocess.run([str(exe), "__completeNoDesc", "why", "-o", ""], capture_output=True, text=True, env=clean_env, timeout=60)
     assert r.stdout.split() == ["table", "json", "yaml", ":4"]
+
+
+def test_real_kubectl_runs_the_plugin_and_its_completion(clean_env):
+    import shutil
+    from pathlib import Path
+
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        pytest.skip("kubectl is not installed")
+    env = dict(clean_env, PATH=str(Path(probectl_exe()).parent) + ":" + clean_env.get("PATH", ""), HOME="/nonexistent")
+    r = subprocess.run([kubectl, "probectl", "exitcode", "143"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0 and "SIGTERM" in r.stdout, r.stderr
+    r = subprocess.run([kubectl, "__complete", "probectl", "wh"], capture_output=True, text=True, env=env, timeout=60)
+    assert "why\t" in r.stdout and r.stdout.rstrip().endswith(":4")
