@@ -185,3 +185,11 @@ def test_empty_no_color_does_not_disable_colour(clean_env):
     env = dict(clean_env, FORCE_COLOR="1", NO_COLOR="")
     r = subprocess.run([probectl_exe(), "exitcode", "137"], capture_output=True, text=True, env=env, timeout=60)
     assert "\x1b[" in r.stdout  # no-color.org: NO_COLOR counts when it is not empty
+
+
+def test_yaml_keeps_cluster_text_exact_and_escaped(cli, tmp_path):
+    pod, _ = evil_pod()
+    (tmp_path / "p.json").write_text(json.dumps(pod))
+    out = cli("why", "-f", str(tmp_path / "p.json"), "-o", "yaml")[1]
+    assert "\x1b" not in out and "\x07" not in out  # the serializer escapes control characters
+    assert yaml.safe_load(out)["containers"][0]["lastTermination"]["message"] == EVIL
