@@ -17,11 +17,9 @@ DEFAULT = "web-7f9c6d8b5-x2lqz"
 def snapshot():
     from importlib.resources import files
 
-    from probectl.sources.files import Snapshot, _load_text
+    from probectl.sources.files import load_data
 
-    snap = Snapshot()
-    _load_text(snap, files("probectl.examples").joinpath("demo.json").read_text("utf-8"), "demo.json", explicit=True)
-    return snap
+    return load_data(files("probectl.examples").joinpath("demo.json").read_bytes(), "demo.json")
 
 
 def demo(

@@ -81,6 +81,14 @@ def load(paths: list[str], stdin=None, on_event: Callable[[dict], None] | None =
     return snap
 
 
+def load_data(data: bytes | str, where: str) -> Snapshot:
+    """Objects from text already in memory (bundled data), with the same checks as a file."""
+    snap = Snapshot()
+    _load_text(snap, data, where, explicit=True)
+    snap.sources.append(where)
+    return snap
+
+
 def _load_dir(snap: Snapshot, root: str) -> None:
     found = False
     for dirpath, dirnames, filenames in os.walk(root):
