@@ -148,3 +148,14 @@ def test_env_values_never_reach_the_result():
     pod["spec"]["containers"][0]["env"].append({"name": "API_TOKEN", "value": "s3cr3t-token-value"})
     doc = json.dumps(diagnose(pod, [], NOW).to_dict())
     assert "s3cr3t-token-value" not in doc
+
+
+def test_events_grouped_by_pod_give_the_same_verdicts():
+    """by_pod()/for_pod_key() (used for many pods at once) hand diagnose() the same evidence."""
+    from probectl.core.events import by_pod, for_pod_key
+
+    everything = [e for sc in SCENARIOS for e in sc.events]
+    grouped = by_pod(everything)
+    for sc in SCENARIOS:
+        alone = diagnose(sc.pod, sc.events, NOW).to_dict()
+        assert diagnose(sc.pod, for_pod_key(grouped, sc.pod), NOW).to_dict() == alone, sc.name

@@ -49,6 +49,7 @@ def diagnose_live(name: str, *, namespace: str | None, context: str | None, kube
     from datetime import datetime, timezone
 
     from probectl.core.diagnose import diagnose
+    from probectl.core.events import by_pod, for_pod_key
     from probectl.core.select import related_pods, strip_kind
     from probectl.sources import cluster as cl
 
@@ -79,9 +80,10 @@ def diagnose_live(name: str, *, namespace: str | None, context: str | None, kube
         events, events_note = [], (f"Events could not be read ({e.message}): the verdict rests on the pod's status alone, "
                                    "so probe failures and kills are not visible and confidence is lower.")
     now = datetime.now(timezone.utc)
+    grouped = by_pod(events)  # normalised once, not once per pod of a workload
     diagnoses = []
     for pod in pods:
-        d = diagnose(pod, events, now, events_note=events_note)
+        d = diagnose(pod, for_pod_key(grouped, pod), now, events_note=events_note)
         if notes:
             d = dataclasses.replace(d, warnings=tuple(notes) + d.warnings)
         if logs > 0:

@@ -84,6 +84,27 @@ def for_pod(events: list[EventRecord], namespace: str, name: str, uid: str) -> l
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 
+def by_pod(raw_events) -> dict[str, list[EventRecord]]:
+    """Events normalised once and grouped by the pod they are about (uid, else
+    namespace/name): what a many-pod caller hands to diagnose() per pod."""
+    out: dict[str, list[EventRecord]] = {}
+    for raw in raw_events:
+        e = raw if isinstance(raw, EventRecord) else normalise(raw)
+        if e is None or (e.kind and e.kind != "Pod"):
+            continue
+        out.setdefault(e.uid or f"{e.namespace}/{e.name}", []).append(e)
+    return out
+
+
+def for_pod_key(grouped: dict[str, list[EventRecord]], pod: dict) -> list[EventRecord]:
+    """The pod's events from by_pod(): by uid, plus uid-less events by namespace/name."""
+    from probectl.core.objects import text as _text
+
+    uid = _text(pod, "metadata", "uid")
+    key = f"{_text(pod, 'metadata', 'namespace') or 'default'}/{_text(pod, 'metadata', 'name')}"
+    return (grouped.get(uid, []) if uid else []) + grouped.get(key, [])
+
+
 def _sort_key(e: EventRecord):
     t = e.last or e.first
     return (t is None, t or _NEVER)

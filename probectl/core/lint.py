@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from probectl.core import events as ev
 from probectl.core import probes as pr
 from probectl.core.diagnose import diagnose
 from probectl.core.model import API_VERSION, Cause, Severity
@@ -250,10 +251,11 @@ def lint_observed(pods: Iterable[dict], events: list[dict], now: datetime | None
         if key not in grouped:
             grouped[key] = LintFinding(rule, RULES[rule].severity, kind, ns, name, container, message, fix)
 
+    pod_events = ev.by_pod(events)
     for pod in pods:
         if not isinstance(pod, dict) or not isinstance(pod.get("status"), dict):
             continue
-        d = diagnose(pod, events, now)
+        d = diagnose(pod, ev.for_pod_key(pod_events, pod), now)
         grace = integer(pod, "spec", "terminationGracePeriodSeconds", default=30)
         for c in d.containers:
             t = c.last_termination

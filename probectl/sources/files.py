@@ -184,21 +184,33 @@ def _concatenated_json(data: str, where: str):
 
 
 def _yaml_documents(data: str, where: str):
+    for doc, _line in yaml_documents(data, where):
+        yield doc
+
+
+def yaml_documents(text: str, where: str):
+    """YAML documents with the line each starts on. kubectl never writes aliases:
+    refusing them stops alias bombs."""
     import yaml
 
     class _NoAliasLoader(yaml.SafeLoader):
-        """kubectl never writes YAML aliases; refusing them stops alias bombs."""
-
         def compose_node(self, parent, index):
             if self.check_event(yaml.AliasEvent):
                 event = self.peek_event()
                 raise yaml.composer.ComposerError(None, None, "YAML aliases are not accepted", event.start_mark)
             return super().compose_node(parent, index)
 
+    loader = None
     try:
-        yield from yaml.load_all(data, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        loader = _NoAliasLoader(text)  # the reader already refuses some characters here
+        while loader.check_node():
+            node = loader.get_node()
+            yield loader.construct_document(node), (node.start_mark.line + 1 if node is not None else 1)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(e, "problem", None) or "invalid"
         raise InputError(f"{where}: neither JSON nor valid YAML{at}: {problem}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()

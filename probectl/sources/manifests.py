@@ -46,7 +46,7 @@ def _add(out: list[Located], data: bytes, where: str, explicit: bool = True) -> 
         for doc in f._documents(data, where):
             _expand(out, doc, where, 1)
     else:
-        for doc, line in _yaml_with_lines(data.decode("utf-8", errors="replace"), where):
+        for doc, line in f.yaml_documents(data.decode("utf-8", errors="replace"), where):
             _expand(out, doc, where, line)
     if explicit and len(out) == before:
         raise InputError(f"{where}: holds no Kubernetes objects")
@@ -67,28 +67,3 @@ def _expand(out: list[Located], doc, where: str, line: int) -> None:
                 _expand(out, item, where, line)
         return
     out.append((doc, where, line))
-
-
-def _yaml_with_lines(text: str, where: str):
-    """YAML documents with the line each starts on (aliases refused, as in the file source)."""
-    import yaml
-
-    class _Loader(yaml.SafeLoader):
-        def compose_node(self, parent, index):
-            if self.check_event(yaml.AliasEvent):
-                event = self.peek_event()
-                raise yaml.composer.ComposerError(None, None, "YAML aliases are not accepted", event.start_mark)
-            return super().compose_node(parent, index)
-
-    loader = _Loader(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            line = node.start_mark.line + 1 if node is not None else 1
-            yield loader.construct_document(node), line
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise InputError(f"{where}: neither JSON nor valid YAML{at}: {getattr(e, 'problem', None) or 'invalid'}") from None
-    finally:
-        loader.dispose()
