@@ -36,6 +36,8 @@ def test_scenario(sc):
     by_name = {c.name: c for c in d.containers}
     for name, cause in sc.containers.items():
         assert by_name[name].cause.value == cause, detail
+    for name, cause in sc.last_restart.items():
+        assert by_name[name].last_restart is not None and by_name[name].last_restart.cause.value == cause, detail
     for text in sc.summary_has:
         assert text in d.summary, d.summary
     evidence = " | ".join(d.evidence)

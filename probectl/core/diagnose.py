@@ -1,10 +1,16 @@
 """diagnose(pod, events, now) -> Diagnosis: the rules, in one readable place.
 
 Pure: the pod and its events as the API returns them go in, a frozen Diagnosis comes out.
-The order of the rules is the order of authority: what the kubelet and the runtime state
-outright (a termination reason, a waiting reason, a kill announced for a probe) decides
-before what an exit code suggests; when the deciding evidence is missing, the
-confidence says so.
+The order of the rules is the order of authority: pod-level evidence (an eviction, a
+preemption, a deadline) first, then what the kubelet and the runtime state outright (a
+termination reason, a waiting reason, a kill announced for a probe), then what an exit
+code suggests; when the deciding evidence is missing, the confidence says so.
+
+Current versus history: a container's trouble is *current* when it is not running and
+ready now, or its last termination ended within the recent window (1 hour by default), or
+it restarts repeatedly (REPEATED restarts or more per window, on average over the pod's
+life). Otherwise the restart is history: the container is `healthy` and `lastRestart`
+keeps the explanation.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from probectl.core.model import (
     ContainerDiagnosis,
     Diagnosis,
     EventRecord,
+    LastRestart,
     PodInfo,
     ProbeStats,
     Severity,
@@ -32,6 +39,8 @@ from probectl.core.model import (
 from probectl.core.objects import human_duration
 
 EVENT_TTL = timedelta(hours=1)  # kube-apiserver --event-ttl default
+RECENT = timedelta(hours=1)  # default --recent: a termination older than this (and fine since) is history
+REPEATED = 3  # restarts per recent window, on average over the pod's life: a flapping container is current
 BACKOFF_RESET = timedelta(minutes=10)  # the kubelet forgets the back-off after 10 min of running
 MESSAGE_LIMIT = 300
 
@@ -45,10 +54,48 @@ POD_WARNINGS = {
     "FailedMount", "FailedAttachVolume", "FailedCreatePodSandBox", "FailedCreatePodContainer",
     "NetworkNotReady", "FailedKillPod", "FailedSync", "FailedPostStartHook", "FailedPreStopHook",
 }
-_NOT_FOUND = re.compile(r"executable file not found|no such file or directory|not found in \$PATH", re.I)
+# The status manager's stand-in for a container it could not find when the pod was
+# terminated or deleted (exit 137, no times): not a kill of its own (kubelet-facts §5).
+PLACEHOLDER = "ContainerStatusUnknown"
+
+# What the runtime's start error says. runc: `exec: "gunicorn": executable file not found
+# in $PATH`, `exec: "/app/bin/server": stat /app/bin/server: no such file or directory`
+# (CRI-O, older runc), `exec /app/server: no such file or directory` (runc 1.1+, also a
+# script whose #! interpreter is missing), `exec: "/app/run.sh": permission denied`,
+# `exec /app/server: exec format error` (an image built for another CPU). Mount, chdir and
+# cgroup failures also say "no such file or directory" or "permission denied": start-error.
+_EXEC_NOT_FOUND = re.compile(
+    r'executable file not found|not found in \$PATH|\bexec(?:: "[^"]*": stat [^:]+| [^\s:"]+): no such file or directory',
+    re.I)
+_EXEC_DENIED = re.compile(r'\bexec(?:: "[^"]*"| [^\s:"]+): permission denied', re.I)
+_EXEC_FORMAT = re.compile(r"exec format error", re.I)
+_NOT_MAIN_PROCESS = re.compile(r"mount|rootfs|chdir|volume|subpath|cgroup|seccomp|apparmor|device", re.I)
+_NO_SUCH_FILE = re.compile(r"no such file or directory", re.I)
 _PERMISSION = re.compile(r"permission denied", re.I)
+# containerd after a slow create: the runtime's trouble, not the spec's (kubelet-facts §4)
+_RUNTIME_TROUBLE = re.compile(r"failed to reserve container name|context deadline exceeded", re.I)
 _BACKOFF = re.compile(r"back-off (\S+) restarting failed container")
 _MISSING_REF = re.compile(r'(configmap|secret) "([^"]+)" not found|couldn\'t find key (\S+) in (ConfigMap|Secret) (\S+)', re.I)
+
+
+def start_cause(text: str) -> Cause | None:
+    """command-not-found / permission-denied / start-error read from a runtime's start
+    error text; None when the text says nothing specific."""
+    if not text:
+        return None
+    if _EXEC_NOT_FOUND.search(text):
+        return Cause.COMMAND_NOT_FOUND
+    if _EXEC_DENIED.search(text):
+        return Cause.PERMISSION_DENIED
+    if _EXEC_FORMAT.search(text):
+        return Cause.START_ERROR
+    if _NOT_MAIN_PROCESS.search(text):
+        return None
+    if _NO_SUCH_FILE.search(text):
+        return Cause.COMMAND_NOT_FOUND
+    if _PERMISSION.search(text):
+        return Cause.PERMISSION_DENIED
+    return None
 
 
 def _clip(s: str, limit: int = MESSAGE_LIMIT) -> str:
@@ -145,12 +192,28 @@ def pod_info(pod: dict) -> PodInfo:
 
 
 @dataclass(frozen=True)
+class _PodLevel:
+    """A verdict about the whole pod (eviction, preemption, deadline, scheduling)."""
+
+    cause: Cause
+    confidence: Confidence
+    summary: str
+    evidence: list[str]
+    steps: list[str]
+    what: str = ""  # "evicted", "preempted", ...: how its stopped containers are described
+
+
+@dataclass(frozen=True)
 class _Ctx:
     pod: PodInfo
     spec: dict
     now: datetime | None
     events: tuple[EventRecord, ...]  # the pod's events
     earliest_event: datetime | None
+    recent: timedelta = RECENT
+    deletion_requested: datetime | None = None  # deletionTimestamp minus its grace period
+    pod_started: datetime | None = None
+    pod_level: _PodLevel | None = None
 
     def cmd(self, s: str) -> str:
         return s.format(ns=self.pod.namespace, pod=self.pod.name)
@@ -160,20 +223,37 @@ class _Ctx:
         return self.pod.phase in ("Succeeded", "Failed")
 
 
-def _container_of(e: EventRecord, names: list[str]) -> str | None:
+_CONTAINER_REASONS = {"Killing", "BackOff", "Failed", "Pulling", "Pulled", "Created", "Started", "Unhealthy",
+                      "ErrImageNeverPull", "InspectFailed", "ProbeWarning"}
+
+
+def _container_of(e: EventRecord, names: list[str], only: str | None) -> str | None:
+    """The container an event is about: its fieldPath, else the name in its message, else
+    the pod's only container for container-level reasons (old kubelets, pasted events)."""
     if e.container:
         return e.container
-    for rx in (ev._KILL, ev._STOPPING, ev._BACKOFF_RESTART):
-        m = rx.match(e.message)
-        if m and m.group(1) in names:
-            return m.group(1)
-    if len(names) == 1 and ev.probe_result(e):
-        return names[0]
+    named = ev.named_container(e)
+    if named in names:
+        return named
+    if only and (e.reason in _CONTAINER_REASONS or ev.probe_result(e)):
+        return only
     return None
 
 
+def _deletion_requested(pod: dict, spec: dict) -> datetime | None:
+    """When the pod was asked to go: deletionTimestamp is that moment plus the grace period."""
+    deadline = ob.parse_time(ob.get(pod, "metadata", "deletionTimestamp"))
+    if deadline is None:
+        return None
+    grace = ob.integer(pod, "metadata", "deletionGracePeriodSeconds")
+    if grace is None:
+        grace = ob.integer(spec, "terminationGracePeriodSeconds", default=30) or 0
+    return deadline - timedelta(seconds=max(0, grace))
+
+
 def diagnose(pod: dict, events: list, now: datetime | None = None, *, events_note: str | None = None,
-             earliest_event: datetime | None = None) -> Diagnosis:
+             earliest_event: datetime | None = None, recent: timedelta | None = None,
+             logs: dict | None = None) -> Diagnosis:
     """Why this pod's containers restart, crash or get no traffic.
 
     `events` are raw Event objects of either API (anything else is ignored); `now` is the
@@ -181,7 +261,9 @@ def diagnose(pod: dict, events: list, now: datetime | None = None, *, events_not
     for files (snapshot_time() when None). `events_note` replaces the warning about
     missing events when the caller knows why there are none (e.g. RBAC forbids them).
     Events may also come normalised (EventRecord), as a scan keeps them; its index then
-    passes `earliest_event`, how far back the pod's events reach.
+    passes `earliest_event`, how far back the pod's events reach. `recent` is the window
+    within which a termination counts as current trouble (RECENT by default). `logs` maps a
+    container name to (log text, source) read by the caller, where the crash line is sought.
     """
     if not isinstance(pod, dict):
         pod = {}
@@ -192,17 +274,25 @@ def diagnose(pod: dict, events: list, now: datetime | None = None, *, events_not
     pod_events = ev.for_pod(normalised, info.namespace, info.name, info.uid)
     refs = ob.containers(pod)
     names = [r.name for r in refs]
+    regular = [r.name for r in refs if r.type != ob.EPHEMERAL]
+    only = regular[0] if len(regular) == 1 else None
     by_container: dict[str, list[EventRecord]] = {n: [] for n in names}
     for e in pod_events:
-        c = _container_of(e, names)
+        c = _container_of(e, names, only)
         if c in by_container:
             by_container[c].append(e)
     times = [e.first or e.last for e in pod_events if e.first or e.last]
     if earliest_event:
         times.append(earliest_event)
-    ctx = _Ctx(info, ob.get(pod, "spec", default={}) or {}, now, tuple(pod_events), min(times) if times else None)
+    spec = ob.get(pod, "spec", default={}) or {}
+    spec = spec if isinstance(spec, dict) else {}
+    started = ob.parse_time(ob.get(pod, "status", "startTime")) or info.created
+    ctx = _Ctx(info, spec, now, tuple(pod_events), min(times) if times else None, recent or RECENT,
+               _deletion_requested(pod, spec), started)
+    ctx = _Ctx(**{**ctx.__dict__, "pod_level": _pod_level(pod, ctx)})
 
-    diags = [_container(ref, by_container.get(ref.name, []), ctx) for ref in refs]
+    notes: list[str] = []
+    diags = [_container(ref, by_container.get(ref.name, []), ctx, notes, (logs or {}).get(ref.name)) for ref in refs]
     warnings: list[str] = []
     if events_note:
         warnings.append(events_note)
@@ -212,31 +302,49 @@ def diagnose(pod: dict, events: list, now: datetime | None = None, *, events_not
             "with files they must be included (kubectl get events -n "
             f"{info.namespace} -o json)."
         )
+    warnings += notes
     if not refs:
         warnings.append("The pod has no containers in its spec or status: the object looks incomplete.")
+    elif not any(r.status for r in refs) and info.phase not in ("", "Pending"):
+        warnings.append("The pod's status lists no containers: the verdict rests on pod-level status alone.")
 
-    pod_level = _pod_level(pod, ctx, diags)
     timeline = tuple(ev.dedupe(pod_events))
-    if pod_level:
-        cause, confidence, summary, evidence, steps = pod_level
-        return Diagnosis(info, cause, confidence, SEVERITY[cause], summary, tuple(diags), timeline,
-                         tuple(evidence), tuple(steps), tuple(warnings), now, None)
+    pl = ctx.pod_level
+    if pl:
+        return Diagnosis(info, pl.cause, pl.confidence, SEVERITY[pl.cause], pl.summary, tuple(diags), timeline,
+                         tuple(pl.evidence), tuple(pl.steps), tuple(dict.fromkeys(warnings)), now, None)
 
+    if info.phase in ("Pending", "") and not info.node and not any(r.status for r in refs):
+        # no node, no container status, no scheduling condition or event: not yet judged
+        age = (now - info.created).total_seconds() if now and info.created else None
+        young = age is not None and 0 < age < 60
+        return Diagnosis(info, Cause.UNKNOWN, Confidence.LOW, Severity.OK if young else Severity.WARNING,
+                         f"Pod {info.name} is Pending and has not been scheduled"
+                         + (" yet (created under a minute ago)." if young else
+                            "; nothing in the input says why (no PodScheduled condition, no FailedScheduling event)."),
+                         tuple(diags), timeline, ("status.phase is Pending, spec.nodeName is empty",),
+                         (ctx.cmd("kubectl describe pod -n {ns} {pod}"), ctx.cmd(
+                             "kubectl get events -n {ns} --field-selector involvedObject.name={pod}")),
+                         tuple(dict.fromkeys(warnings)), now, None)
     culprit = _culprit(diags)
     if culprit is None:
         return Diagnosis(info, Cause.UNKNOWN, Confidence.LOW, Severity.WARNING,
-                         f"Pod {info.name} has no container status to judge.", (), timeline,
-                         (), (ctx.cmd("kubectl describe pod -n {ns} {pod}"),), tuple(warnings), now, None)
-    if culprit.severity is Severity.OK:
-        if info.phase == "Succeeded":
+                         f"Pod {info.name} has no container status to judge.", tuple(diags), timeline,
+                         (), (ctx.cmd("kubectl describe pod -n {ns} {pod}"),), tuple(dict.fromkeys(warnings)), now, None)
+    if culprit.severity is Severity.OK and culprit.cause in (Cause.HEALTHY, Cause.COMPLETED):
+        if info.phase == "Succeeded" and not info.deleting:
             cause, summary = Cause.COMPLETED, f"Pod {info.name} ran to completion: every container exited 0."
         else:
             cause, summary = Cause.HEALTHY, _healthy_summary(info, diags)
-        confidence = min((d.confidence for d in diags), key=_conf_rank) if diags else Confidence.LOW
+        regular_diags = [d for d in diags if d.type != ob.EPHEMERAL] or diags
+        confidence = min((d.confidence for d in regular_diags), key=_conf_rank)
         return Diagnosis(info, cause, confidence, Severity.OK, summary, tuple(diags), timeline,
-                         (), (), tuple(warnings), now, None)
-    return Diagnosis(info, culprit.cause, culprit.confidence, culprit.severity, culprit.summary,
-                     tuple(diags), timeline, culprit.evidence, culprit.next_steps, tuple(warnings),
+                         (), (), tuple(dict.fromkeys(warnings)), now, None)
+    summary = culprit.summary
+    if info.deleting and culprit.severity is Severity.OK:
+        summary = f"Pod {info.name} is being deleted (terminating): {summary}"
+    return Diagnosis(info, culprit.cause, culprit.confidence, culprit.severity, summary,
+                     tuple(diags), timeline, culprit.evidence, culprit.next_steps, tuple(dict.fromkeys(warnings)),
                      now, culprit.name)
 
 
@@ -245,42 +353,93 @@ def _conf_rank(c: Confidence) -> int:
 
 
 def _healthy_summary(info: PodInfo, diags: list[ContainerDiagnosis]) -> str:
-    if any(d.state == "waiting" for d in diags if d.type != "init"):
+    if info.deleting:
+        return f"Pod {info.name} is being deleted (terminating); nothing has failed."
+    if info.phase == "Pending" and not any(d.state in ("running", "terminated") for d in diags):
+        return f"Pod {info.name} is Pending: its containers are being created; nothing has failed yet."
+    if any(d.state == "waiting" for d in diags if d.type not in ("init", "ephemeral")):
         return f"Pod {info.name} is starting: nothing has failed yet."
+    past = [d for d in diags if d.history and d.last_restart]
+    if past:
+        d = max(past, key=lambda d: d.last_restart.finished_at.timestamp() if d.last_restart.finished_at else 0)
+        return f"Pod {info.name} is healthy now. {d.summary}"
     return f"Pod {info.name} is running and ready; nothing to report."
 
 
 def _culprit(diags: list[ContainerDiagnosis]) -> ContainerDiagnosis | None:
-    """The container that explains the pod's trouble best."""
-    if not diags:
+    """The container that explains the pod's trouble best. Ephemeral (kubectl debug)
+    containers never decide the pod's cause."""
+    candidates = [d for d in diags if d.type != ob.EPHEMERAL]
+    if not candidates:
         return None
 
     def key(d: ContainerDiagnosis):
         active = d.state == "waiting" or d.ready is False or (d.state == "terminated" and d.cause is not Cause.COMPLETED)
         blocking = d.type == "init" and d.state != "terminated"
-        return (d.severity.rank, active, blocking, _conf_rank(d.confidence), d.restart_count)
+        unhealthy = d.cause not in (Cause.HEALTHY, Cause.COMPLETED)
+        return (d.severity.rank, unhealthy, active, blocking, _conf_rank(d.confidence), d.restart_count)
 
-    return max(diags, key=key)
+    return max(candidates, key=key)
 
 
-def _pod_level(pod: dict, ctx: _Ctx, diags) -> tuple | None:
+# DisruptionTarget condition reasons (k8s.io/api core/v1 types.go, kubelet-facts §6).
+_DISRUPTION = {
+    "PreemptionByScheduler": ("preempted", "the scheduler preempted it to make room for a higher-priority pod"),
+    "DeletionByTaintManager": ("deleted by the taint manager",
+                               "its node got a NoExecute taint (not ready, unreachable) that the pod does not tolerate"),
+    "EvictionByEvictionAPI": ("evicted through the Eviction API",
+                              "kubectl drain, the cluster autoscaler or a descheduler evicted it (a graceful deletion)"),
+    "DeletionByPodGC": ("deleted by the pod garbage collector", "its node is gone, or it was orphaned"),
+}
+_SHUTDOWN = re.compile(r"node shutdown|node is shutting down", re.I)
+# Pods the kubelet refused at admission (lifecycle/predicate.go: OutOfcpu, OutOfmemory, ...).
+_REJECTED = re.compile(r"OutOf\w+|NodeAffinity|NodePorts|NodeName|TopologyAffinityError|UnexpectedAdmissionError")
+
+
+def _pod_level(pod: dict, ctx: _Ctx) -> _PodLevel | None:
     info = ctx.pod
     describe_node = f"kubectl describe node {info.node}" if info.node else "kubectl describe nodes"
     events_cmd = ctx.cmd("kubectl get events -n {ns} --field-selector involvedObject.name={pod} --sort-by=.lastTimestamp")
-    if info.reason == "Evicted":
-        msg = _clip(info.message) or "no message"
-        evidence = [f"status.reason is Evicted: {msg}"]
-        evidence += [f"{e.reason}: {_clip(e.message)}" for e in ctx.events if e.reason in ("Evicted", "Preempted")][-2:]
-        hog = re.search(r"Container (\S+) was using (\S+), request is (\S+)", info.message)
-        resource = re.search(r"low on resource: ([\w-]+)", info.message)
+    dt = ob.condition(pod, "DisruptionTarget")
+    dt_reason = ob.text(dt, "reason") if ob.text(dt, "status") == "True" else ""
+    dt_message = ob.text(dt, "message")
+    evicted_events = [e for e in ctx.events if e.reason == "Evicted"]
+    preempted = [e for e in ctx.events if e.reason in ("Preempted", "Preempting")]
+    shutdown = _SHUTDOWN.search(info.message or dt_message or "") and (
+        info.reason in ("Terminated", "Shutdown", "NodeShutdown") or dt_reason == "TerminationByKubelet")
+
+    if shutdown:
+        msg = _clip(info.message or dt_message)
+        evidence = [f"status.reason is {info.reason}: {msg}" if info.reason else f"condition DisruptionTarget: {dt_reason}: {msg}"]
+        if dt_reason and info.reason:
+            evidence.append(f"condition DisruptionTarget is True, reason {dt_reason}")
+        return _PodLevel(Cause.TERMINATED, Confidence.HIGH,
+                         f"Pod {info.name} was stopped because its node {info.node or ''} shut down: {msg}".replace("node  ", "node "),
+                         evidence, [describe_node, events_cmd], "stopped by the node's shutdown")
+
+    if info.reason == "Evicted" or evicted_events or dt_reason == "TerminationByKubelet":
+        msg_src = info.message or (evicted_events[-1].message if evicted_events else "") or dt_message
+        msg = _clip(msg_src) or "no message"
+        evidence = []
+        if info.reason == "Evicted":
+            evidence.append(f"status.reason is Evicted: {msg}")
+        if dt_reason == "TerminationByKubelet":
+            evidence.append(f"condition DisruptionTarget is True, reason TerminationByKubelet: {_clip(dt_message) or 'no message'}")
+        evidence += [f"{e.reason}: {_clip(e.message)}" for e in evicted_events][-2:]
+        hog = re.search(r"Container (\S+) was using (\S+), (?:request is|which exceeds its request of) (\S+?)[,.]? ", msg_src + " ")
+        resource = re.search(r"low on resource: ([\w-]+)", msg_src)
         summary = f"Pod {info.name} was evicted by the kubelet"
-        summary += f" because node {info.node} ran low on {resource.group(1)}." if resource and info.node else f": {msg}"
+        if resource:
+            summary += f" because node {info.node} ran low on {resource.group(1)}." if info.node else f" because its node ran low on {resource.group(1)}."
+        else:
+            summary += f": {msg}"
         steps = [describe_node, events_cmd]
         if hog:
             steps.append(f"Container {hog.group(1)} used {hog.group(2)} against a request of {hog.group(3)}: "
                          "set requests close to real use so the scheduler and the kubelet account for it")
         steps.append(ctx.cmd("kubectl delete pod -n {ns} {pod}") + "  (evicted pods stay as records until deleted)")
-        return Cause.EVICTED, Confidence.HIGH, summary, evidence, steps
+        return _PodLevel(Cause.EVICTED, Confidence.HIGH, summary, evidence, steps, "stopped when the pod was evicted")
+
     if info.reason == "DeadlineExceeded":
         deadline = ob.integer(ctx.spec, "activeDeadlineSeconds")
         evidence = [f"status.reason is DeadlineExceeded: {_clip(info.message) or 'no message'}"]
@@ -291,11 +450,35 @@ def _pod_level(pod: dict, ctx: _Ctx, diags) -> tuple | None:
         steps = [ctx.cmd("kubectl logs -n {ns} {pod} --all-containers"),
                  "raise activeDeadlineSeconds (in the pod spec or the Job) if the work legitimately takes longer",
                  events_cmd]
-        return Cause.DEADLINE_EXCEEDED, Confidence.HIGH, summary, evidence, steps
+        return _PodLevel(Cause.DEADLINE_EXCEEDED, Confidence.HIGH, summary, evidence, steps,
+                         "stopped when the pod's deadline ran out")
+
+    if dt_reason in _DISRUPTION or preempted:
+        what, why = _DISRUPTION.get(dt_reason, _DISRUPTION["PreemptionByScheduler"])
+        evidence = []
+        if dt_reason:
+            evidence.append(f"condition DisruptionTarget is True, reason {dt_reason}" + (f": {_clip(dt_message)}" if dt_message else ""))
+        evidence += [f"{e.reason}: {_clip(e.message)}" for e in preempted][-2:]
+        steps = [events_cmd]
+        if what == "preempted":
+            steps.append("give the workload a higher priorityClassName, or add capacity so preemption is not needed")
+        elif dt_reason == "DeletionByTaintManager":
+            steps.insert(0, describe_node)
+        return _PodLevel(Cause.TERMINATED, Confidence.HIGH, f"Pod {info.name} was {what}: {why}.", evidence, steps,
+                         f"stopped when the pod was {what}")
+
+    if info.phase == "Failed" and _REJECTED.fullmatch(info.reason or ""):
+        msg = _clip(info.message) or "no message"
+        return _PodLevel(Cause.UNSCHEDULABLE, Confidence.HIGH,
+                         f"Pod {info.name} was rejected by the kubelet on node {info.node or '?'} ({info.reason}): {msg}",
+                         [f"status.reason is {info.reason}: {msg}", "phase Failed: the kubelet refused to admit the pod"],
+                         [describe_node, "a controller re-creates the pod; if it keeps happening, check the node's allocatable resources"],
+                         "never started: the kubelet rejected the pod")
+
     sched = ob.condition(pod, "PodScheduled")
     failed_sched = [e for e in ctx.events if e.reason == "FailedScheduling"]
     if (sched.get("status") == "False" and sched.get("reason") == "Unschedulable") or (
-        info.phase == "Pending" and not info.node and failed_sched
+        info.phase in ("Pending", "") and not info.node and failed_sched
     ):
         msg = ob.text(sched, "message") or (failed_sched[-1].message if failed_sched else "")
         evidence = ["condition PodScheduled is False, reason Unschedulable" if sched else "the pod has no node"]
@@ -315,7 +498,7 @@ def _pod_level(pod: dict, ctx: _Ctx, diags) -> tuple | None:
             steps.insert(0, ctx.cmd("kubectl get pod -n {ns} {pod} -o jsonpath='{{.spec.nodeSelector}} {{.spec.affinity}}'"))
         if "persistentvolumeclaim" in low:
             steps.insert(0, ctx.cmd("kubectl get pvc -n {ns}"))
-        return Cause.UNSCHEDULABLE, Confidence.HIGH, summary, evidence, steps
+        return _PodLevel(Cause.UNSCHEDULABLE, Confidence.HIGH, summary, evidence, steps, "not started: the pod has no node")
     return None
 
 
@@ -329,6 +512,7 @@ def _termination(state: dict, current: bool) -> Termination | None:
     code = ob.integer(t, "exitCode", default=None)
     if code is None:
         code = 0 if ob.text(t, "reason") == "Completed" else -1
+    code = max(exitcodes.INT32_MIN, min(exitcodes.UINT32_MAX, code))
     info = exitcodes.decode(code)
     return Termination(
         exit_code=code,
@@ -370,7 +554,8 @@ def _will_restart(ref: ob.ContainerRef, ctx: _Ctx, exit_code: int | None) -> tup
     return True, f"yes: {label}, after a back-off of 10s doubling up to 5m"
 
 
-def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx) -> ContainerDiagnosis:
+def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx, notes: list[str],
+               log: tuple[str, str] | None = None) -> ContainerDiagnosis:
     status, spec = ref.status, ref.spec
     state_obj = ob.get(status, "state", default={})
     state_obj = state_obj if isinstance(state_obj, dict) else {}
@@ -378,7 +563,8 @@ def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx) -> C
     state_reason = ob.text(state_obj, state, "reason") if state != "unknown" else ""
     state_message = ob.text(state_obj, state, "message") if state != "unknown" else ""
     current = _termination(state_obj, True)
-    last = current or _termination(ob.get(status, "lastState", default={}), False)
+    previous = _termination(ob.get(status, "lastState", default={}), False)
+    last = current or previous
     restarts = ob.integer(status, "restartCount", default=0) or 0
     ready = ob.get(status, "ready") if isinstance(ob.get(status, "ready"), bool) else None
     if not status:
@@ -393,12 +579,43 @@ def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx) -> C
     severity = SEVERITY[cause]
     if cause is Cause.COMPLETED and will and ref.type == "container":
         severity = Severity.WARNING
-    if (
-        severity is Severity.CRITICAL and state == "running" and ready is not False and last and not last.current
-        and last.finished_at and ctx.now and ctx.now - last.finished_at > EVENT_TTL
-    ):
-        severity = Severity.WARNING  # it recovered: the restart is history
-        evidence.append(f"It has been running since {_ago(ctx.now, started_at) or 'then'}: the failure is history.")
+
+    # lastRestart: why the previous instance ended, whatever the verdict on the container now.
+    last_restart = None
+    if previous is not None:
+        if j.judged is previous:
+            lr = (cause, confidence, summary, evidence)
+        else:
+            lr = _Judge(ref, ctx, cevents, probes, previous, restarts, limit).from_termination()
+        last_restart = LastRestart(lr[0], lr[1], previous.exit_code, previous.signal, previous.reason,
+                                   previous.finished_at, lr[2], tuple(dict.fromkeys(lr[3])))
+    elif j.judged == "events" and state == "running":
+        last_restart = LastRestart(cause, confidence, None, None, "", started_at, summary, tuple(evidence))
+
+    history = False
+    if (last_restart is not None and (j.judged is previous or j.judged == "events") and state == "running"
+            and ready is True and cause is not Cause.HEALTHY and not j.current_by_time(started_at)
+            and not j.flapping()):
+        history = True
+        ended = previous.finished_at if previous and previous.finished_at else started_at
+        when = _ago(ctx.now, ended) or "a while ago"
+        evidence = [f"state.running since {_ago(ctx.now, started_at) or '?'} and ready: the restart is history "
+                    f"(older than the {human_duration(ctx.recent.total_seconds())} recent window)"]
+        if restarts:
+            evidence.append(f"{restarts} restart{'s' if restarts != 1 else ''} in all, not repeated recently")
+        summary = f"{j.label} {ref.name} is healthy now; last restart {when}: {_short(last_restart, limit)}."
+        cause, confidence, severity = Cause.HEALTHY, Confidence.HIGH, Severity.OK
+
+    elif (last_restart is not None and j.judged is previous and state == "running" and ready is True
+          and ctx.now is not None and started_at is not None and abs((ctx.now - started_at).total_seconds()) <= 1
+          and not ctx.events):
+        # a file snapshot whose newest timestamp is this very restart: how long it has run
+        # fine since is unknown, so whether the restart is history cannot be told
+        notes.append(f"{j.label} {ref.name} restarted at the input's newest timestamp, and nothing in the input says how "
+                     f"long it has run since: if longer than {human_duration(ctx.recent.total_seconds())}, this restart "
+                     "is history (add the pod's events to the input to tell).")
+    if j.starting or j.terminating or ref.type == ob.EPHEMERAL:
+        severity = Severity.OK  # still within its start-up checks / stopped by the pod's deletion / kubectl debug
     if restarts and state == "waiting" and state_reason == "CrashLoopBackOff":
         m = _BACKOFF.search(state_message)
         evidence.append(
@@ -407,14 +624,31 @@ def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx) -> C
         )
     if ref.type == "init" and severity is not Severity.OK and ctx.pod.phase == "Pending":
         evidence.append("the pod's other containers cannot start until this init container succeeds")
-    steps = j.next_steps(cause)
+    notes += j.notes
+    steps = j.next_steps(cause) if not history else []
     return ContainerDiagnosis(
         name=ref.name, type=ref.type, image=ob.text(spec, "image") or ob.text(status, "image"),
         cause=cause, confidence=confidence, severity=severity, summary=summary, ready=ready, grace_exceeded=j.grace_exceeded,
         restart_count=restarts, state=state, state_reason=state_reason, state_message=state_message,
         started_at=started_at, last_termination=last, will_restart=will, restart_explanation=why_restart,
         probes=probes, memory_limit=limit, evidence=tuple(dict.fromkeys(evidence)), next_steps=tuple(steps),
+        last_restart=last_restart, history=history,
     )
+
+
+def _short(lr: LastRestart, limit: str | None) -> str:
+    """A restart's cause in a few words: "OOM-killed at its 256Mi limit"."""
+    code = exitcodes.decode(lr.exit_code).short() if lr.exit_code is not None else ""
+    return {
+        Cause.OOM_KILLED: f"OOM-killed at its {limit} limit" if limit else "OOM-killed (no memory limit)",
+        Cause.LIVENESS_PROBE_FAILED: "killed by its failing liveness probe",
+        Cause.STARTUP_PROBE_FAILED: "killed because its startup probe never passed",
+        Cause.APP_ERROR: f"exited with code {lr.exit_code} by itself",
+        Cause.CRASHED_SIGNAL: f"crashed with {lr.signal or code}",
+        Cause.KILLED: f"killed with SIGKILL ({code})",
+        Cause.TERMINATED: f"stopped ({code})",
+        Cause.COMPLETED: "exited 0",
+    }.get(lr.cause, f"{lr.cause.value} ({code})" if code else lr.cause.value)
 
 
 class _Judge:
@@ -425,6 +659,10 @@ class _Judge:
         self.last: Termination | None = last
         self.restarts, self.limit = restarts, limit
         self.grace_exceeded = False
+        self.starting = False  # not ready, but still within its probes' start-up checks
+        self.terminating = False  # stopped because the pod is being deleted
+        self.judged: Termination | str | None = None  # the termination the verdict rests on, or "events"
+        self.notes: list[str] = []  # for the pod's warnings
         self.name = ref.name
         self.label = {"init": "Init container", "sidecar": "Sidecar container", "ephemeral": "Ephemeral container"}.get(
             ref.type, "Container")
@@ -436,11 +674,14 @@ class _Judge:
         return f" and restarted {self.restarts} time{'s' if self.restarts != 1 else ''}"
 
     def _in_window(self, pred) -> list[EventRecord]:
+        """Events matching `pred` during the judged instance's life. When the termination
+        has no times at all, every matching event (the window is unknown)."""
         t = self.last
-        start = t.started_at if t else None
-        end = t.finished_at if t else None
-        if t is None or (start is None and end is None):
+        if t is None:
             return []
+        start, end = t.started_at, t.finished_at
+        if start is None and end is None:
+            return [e for e in self.events if pred(e)]
         return [e for e in self.events if pred(e) and ev.overlaps(e, start, end)]
 
     def _events_cover(self) -> bool:
@@ -468,7 +709,37 @@ class _Judge:
             out.append(f"termination message: {_clip(t.message)}")
         if t.run_seconds is not None:
             out.append(f"that instance ran {human_duration(t.run_seconds)}, until {_ago(self.ctx.now, t.finished_at) or 'unknown'}")
+        elif t.finished_at is None and t.reason != PLACEHOLDER:
+            out.append("the termination has no timestamps: when it happened is unknown")
         return out
+
+    def _by_deletion(self, t: Termination) -> bool:
+        """Did this instance stop because the pod is being deleted?"""
+        asked = self.ctx.deletion_requested
+        if asked is None:
+            return False
+        if t.finished_at is None:
+            return t.current
+        return t.finished_at >= asked - timedelta(seconds=2)
+
+    def current_by_time(self, started_at: datetime | None) -> bool:
+        """Did the last restart happen within the recent window? (Unknown counts as yes.)"""
+        now = self.ctx.now
+        t = self.last
+        ended = (t.finished_at if t and not t.current else None) or started_at
+        if now is None or ended is None:
+            return True
+        return now - ended <= self.ctx.recent
+
+    def flapping(self) -> bool:
+        """REPEATED or more restarts per recent window, on average over the pod's life."""
+        if self.restarts < REPEATED:
+            return False
+        now, born = self.ctx.now, self.ctx.pod_started
+        if now is None or born is None:
+            return False
+        life = max((now - born).total_seconds(), self.ctx.recent.total_seconds())
+        return self.restarts * self.ctx.recent.total_seconds() / life >= REPEATED
 
     # -- the decision
     def decide(self, state, reason, message, ready, started_at, status):
@@ -481,13 +752,48 @@ class _Judge:
             r = self._waiting(reason, message)
             if r:
                 return r
-        if self.last is not None and not (state == "running" and self._readiness_now(ready, started_at)):
-            return self._from_termination()
+        t = self.last
+        pl = self.ctx.pod_level
+        if pl and t is not None and t.current:
+            return self._stopped_by_pod(pl)
+        if t is not None and not (state == "running" and self._readiness_now(ready, started_at)):
+            return self.from_termination()
+        if t is None and (self.restarts > 0 or reason == "CrashLoopBackOff"):
+            r = self._restarts_without_termination(reason)
+            if r:
+                return r
         if state == "running":
             return self._running(ready, started_at)
         if state == "waiting":
             return self._waiting_other(reason, message)
-        return Cause.UNKNOWN, Confidence.LOW, f"{self.label} {self.name} reports no state.", ["status.state is empty"]
+        return Cause.UNKNOWN, Confidence.LOW, f"{self.label} {self.name} reports no state.", [
+            "status.state is empty and there is no last termination: the object may be incomplete"]
+
+    def _stopped_by_pod(self, pl: _PodLevel):
+        t = self.last
+        assert t is not None
+        self.judged = t
+        evidence = self._term_evidence()
+        if t.reason == PLACEHOLDER:
+            evidence.append("reason ContainerStatusUnknown: a stand-in the kubelet writes for a container it could not "
+                            "find when the pod was stopped, not a kill of its own")
+        code = exitcodes.decode(t.exit_code).short()
+        return pl.cause, pl.confidence, f"{self.label} {self.name} {pl.what} (exit {code}).", evidence
+
+    def _start_text(self, message: str) -> str:
+        """The runtime's start error, wherever it is: the waiting message, the last
+        termination's message (StartError / ContainerCannotRun), or `Failed` events."""
+        texts = [message]
+        t = self.last
+        if t and (t.reason in START or t.exit_code in (127, 128)):
+            texts.append(t.message)
+        texts += [ev.message_of(e) for e in reversed(self.events) if e.reason == "Failed"
+                  and not e.message.startswith(("Failed to pull image", "Error: ErrImagePull", "Error: ImagePullBackOff"))]
+        texts = [x for x in texts if x]
+        for x in texts:
+            if start_cause(x):
+                return x
+        return texts[0] if texts else ""
 
     def _waiting(self, reason: str, message: str):
         msg = _clip(message)
@@ -501,8 +807,17 @@ class _Judge:
                     f"Image {image or '?'} of container {self.name} cannot be pulled ({reason})" + (f": {detail}" if detail else "."),
                     evidence)
         if reason in CONFIG or reason in START:
-            cause = self._start_cause(message, Cause.CONFIG_ERROR if reason in CONFIG else Cause.START_ERROR)
-            return cause, Confidence.HIGH, self._start_summary(cause, message), [ev_line]
+            text = self._start_text(message)
+            evidence = [ev_line]
+            if text and text != message:
+                evidence.append(f"the runtime said: {_clip(text)}")
+            cause = start_cause(text)
+            if cause is None:
+                cause = Cause.CONFIG_ERROR if reason == "CreateContainerConfigError" or (
+                    reason == "CreateContainerError" and not _RUNTIME_TROUBLE.search(text)) else Cause.START_ERROR
+            if self.last and self.last.reason in START:
+                self.judged = self.last
+            return cause, Confidence.HIGH if text else Confidence.MEDIUM, self._start_summary(cause, text), evidence
         return None
 
     def _waiting_other(self, reason: str, message: str):
@@ -537,42 +852,112 @@ class _Judge:
         rp = self.probes.get("readiness")
         sp = self.probes.get("startup")
         started = ob.get(self.ref.status, "started")
-        if sp and started is False and (sp.failures or sp.errors):
-            evidence.append(f"startup probe failed {sp.failures + sp.errors} times: {_clip(sp.last_message)}")
-            return (Cause.STARTUP_PROBE_FAILED, Confidence.MEDIUM,
-                    f"{self.label} {self.name} has not passed its startup probe yet ({sp.config.describe() if sp.config else 'startup probe'}); "
-                    f"the kubelet restarts it once the {sp.config.budget_seconds if sp.config else '?'}s budget runs out.",
-                    evidence)
+        age = (self.ctx.now - started_at).total_seconds() if self.ctx.now and started_at else None
+        if sp and started is False:
+            budget = sp.config.budget_seconds if sp.config else None
+            if sp.failures:
+                evidence.append(f"startup probe failed {sp.failures} times: {_clip(sp.last_message)}")
+                return (Cause.STARTUP_PROBE_FAILED, Confidence.MEDIUM,
+                        f"{self.label} {self.name} has not passed its startup probe yet ({sp.config.describe() if sp.config else 'startup probe'}); "
+                        f"the kubelet restarts it once the {budget if budget is not None else '?'}s budget runs out.",
+                        evidence)
+            if sp.errors:
+                evidence.append(f"startup probe errored {sp.errors} times (it could not run; the kubelet discards such results, "
+                                f"so it never passes): {_clip(sp.last_message)}")
+                return (Cause.STARTUP_PROBE_FAILED, Confidence.MEDIUM,
+                        f"{self.label} {self.name} is stuck before its startup probe: the probe cannot run ({_clip(sp.last_message, 160)}).",
+                        evidence)
+            if ready is False:
+                within = age is not None and budget is not None and age <= budget
+                if within:
+                    self.starting = True
+                    evidence.append(f"started {human_duration(age)} ago, within its startup probe's {budget}s budget")
+                else:
+                    evidence.append("the startup probe has not passed and no startup failure is in the events (expired or not in the input)")
+                return (Cause.STARTUP_PROBE_FAILED, Confidence.LOW,
+                        f"{self.label} {self.name} runs but has not passed its startup probe yet"
+                        + (": it may still be starting." if within else "."), evidence)
         if ready is False:
             recent = [e for e in self.events if (r := ev.probe_result(e)) and r[0] == "readiness" and ev.overlaps(e, started_at, None)]
             if recent:
                 n = sum(e.count for e in recent)
                 last = recent[-1]
-                evidence.append(f"ready is false; readiness probe failed x{n} in this instance, last {_ago(self.ctx.now, last.last)}: {_clip(last.message)}")
+                errored = all(ev.probe_result(e) == ("readiness", "errored") for e in recent)
+                verb = "errored (could not run; the container stays unready)" if errored else "failed"
+                evidence.append(f"ready is false; readiness probe {verb} x{n} in this instance, last {_ago(self.ctx.now, last.last)}: {_clip(last.message)}")
                 if rp and rp.config:
                     evidence.append(f"readiness probe: {rp.config.describe()}")
                 if self.last:
                     evidence.append(f"an earlier instance ended {_ago(self.ctx.now, self.last.finished_at)} ({self.last.reason or 'exit ' + str(self.last.exit_code)})")
                 return (Cause.READINESS_PROBE_FAILED, Confidence.HIGH,
-                        f"{self.label} {self.name} runs but gets no traffic: its readiness probe fails ({_clip(last.message, 160)}).",
+                        f"{self.label} {self.name} runs but gets no traffic: its readiness probe "
+                        + ("cannot run" if errored else "fails") + f" ({_clip(ev.message_of(last), 160)}).",
                         evidence)
             if rp and rp.config:
-                age = (self.ctx.now - started_at).total_seconds() if self.ctx.now and started_at else None
-                if age is not None and age <= rp.config.initial_delay + rp.config.failure_window:
-                    evidence.append(f"ready is false, but it started {human_duration(age)} ago: within the readiness probe's first checks")
-                    return Cause.HEALTHY, Confidence.LOW, f"{self.label} {self.name} is starting and not ready yet.", evidence
-                evidence.append("ready is false and the readiness probe is configured, but no readiness failure is in the events (expired or not in the input)")
+                budget = rp.config.initial_delay + rp.config.failure_window
+                within = age is not None and age <= budget
+                evidence.append("ready is false and the readiness probe is configured, but no readiness failure is in the events "
+                                "(expired or not in the input): the events that would decide are missing")
+                if within:
+                    self.starting = True
+                    evidence.append(f"it started {human_duration(age)} ago, less than initialDelaySeconds + periodSeconds x "
+                                    f"failureThreshold ({budget}s): it may still be starting")
+                    self.notes.append(f"{self.label} {self.name} started {human_duration(age)} before the snapshot, within its "
+                                      f"readiness probe's first {budget}s: it may still be starting.")
+                else:
+                    self.notes.append(f"{self.label} {self.name} is not ready, but the readiness-probe events that would say why "
+                                      "are missing: the verdict is inferred from the status.")
                 return (Cause.READINESS_PROBE_FAILED, Confidence.LOW,
-                        f"{self.label} {self.name} runs but is not ready; its readiness probe ({rp.config.handler}) is the likely reason.",
+                        f"{self.label} {self.name} runs but is not ready; its readiness probe ({rp.config.handler}) is the likely reason"
+                        + (", though it may still be starting." if within else "."),
                         evidence)
             evidence.append("ready is false with no readiness probe configured")
             return Cause.UNKNOWN, Confidence.LOW, f"{self.label} {self.name} runs but is not ready, and nothing says why.", evidence
-        return Cause.HEALTHY, Confidence.HIGH, f"{self.label} {self.name} is running" + (" and ready." if ready else "."), evidence
+        if ready is None:
+            evidence.append("the status does not say whether it is ready")
+            return Cause.HEALTHY, Confidence.MEDIUM, f"{self.label} {self.name} is running.", evidence
+        return Cause.HEALTHY, Confidence.HIGH, f"{self.label} {self.name} is running and ready.", evidence
+
+    # -- restarts the status keeps no record of
+    def _restarts_without_termination(self, reason: str):
+        """A container that restarted (restartCount, CrashLoopBackOff) but whose lastState is
+        missing or empty: the events may still say why (posted fragments, old kubelets)."""
+        self.judged = "events"
+        evidence = ["lastState is empty: the status keeps no record of the last termination"]
+        text = self._start_text("")
+        cause = start_cause(text)
+        if cause is not None:
+            evidence.append(f"the runtime said (Failed event): {_clip(text)}")
+            return cause, Confidence.HIGH, self._start_summary(cause, text), evidence
+        backoff = [e for e in self.events if ev.is_backoff(e)]
+        if backoff:
+            evidence.append(f"BackOff x{sum(e.count for e in backoff)}: {_clip(ev.message_of(backoff[-1]))}")
+        kills = [e for e in self.events if ev.probe_kill(e)]
+        if kills:
+            kind = ev.probe_kill(kills[-1])
+            assert kind is not None
+            same = [e for e in kills if ev.probe_kill(e) == kind]
+            recent = self.ctx.now is None or same[-1].last is None or self.ctx.now - same[-1].last <= self.ctx.recent
+            return self._probe_kill(kind, same, evidence, high=recent)
+        for kind in ("startup", "liveness"):
+            fails = [e for e in self.events if ev.probe_failed(e, kind)]
+            cfg = self.probes.get(kind)
+            threshold = cfg.config.failure_threshold if cfg and cfg.config else 3
+            if fails and sum(e.count for e in fails) >= threshold:
+                return self._probe_kill(kind, [], evidence, high=False)
+        if not self.ctx.events:
+            evidence.append("no events in the input: what ended it is not visible")
+        n = self.restarts
+        return (Cause.UNKNOWN, Confidence.LOW,
+                f"{self.label} {self.name} restarted{f' {n} time' + ('s' if n != 1 else '') if n else ''}"
+                + (" and is in CrashLoopBackOff" if reason == "CrashLoopBackOff" else "")
+                + ", but its status keeps no last termination and no event says why.", evidence)
 
     # -- terminations
-    def _from_termination(self):
+    def from_termination(self):
         t = self.last
         assert t is not None
+        self.judged = t
         info = exitcodes.decode(t.exit_code)
         evidence = self._term_evidence()
         restarted = self._restarted()
@@ -584,28 +969,43 @@ class _Judge:
             if t.exit_code != 137:
                 evidence.append(f"exit code {t.exit_code}, not 137: the OOM killer ended a process in the container "
                                 "(often a child) and the main process then exited on its own")
-            where = f"at its {self.limit} memory limit" if self.limit else "with no memory limit set (the node ran out of memory)"
+            where = (f"at its {self.limit} memory limit" if self.limit else
+                     "with no memory limit set (the node ran out of memory)" if self.ref.spec else
+                     "(its spec is not in the input: the memory limit is unknown)")
             if self.limit:
                 evidence.append(f"resources.limits.memory is {self.limit}")
             return Cause.OOM_KILLED, Confidence.HIGH, f"{self.label} {self.name} was OOM-killed {where}{restarted}.", evidence
 
-        if reason in START or (t.exit_code == 128 and t.message and (_NOT_FOUND.search(t.message) or _PERMISSION.search(t.message))):
-            cause = self._start_cause(t.message, Cause.START_ERROR)
-            return cause, Confidence.HIGH, self._start_summary(cause, t.message), evidence
+        if _EXEC_FORMAT.search(t.message or ""):
+            # runc execs the entrypoint only after start: a binary for another CPU ends as an
+            # ordinary exit (1) with "exec /app: exec format error" in the log tail
+            return Cause.START_ERROR, Confidence.HIGH, self._start_summary(Cause.START_ERROR, t.message), evidence
+        start = start_cause(t.message) if (reason in START or t.exit_code in (126, 127, 128)) else None
+        if reason in START or (t.exit_code == 128 and start):
+            text = self._start_text("")
+            cause = start_cause(text) or Cause.START_ERROR
+            if text and text != t.message:
+                evidence.append(f"the runtime said: {_clip(text)}")
+            return cause, Confidence.HIGH, self._start_summary(cause, text), evidence
+
+        if t.reason == PLACEHOLDER:
+            return self._killed(t, [], True, evidence)
 
         kills = {k: self._in_window(lambda e, k=k: ev.probe_kill(e) == k) for k in ("liveness", "startup")}
+        timeless = t.started_at is None and t.finished_at is None
         for kind in ("liveness", "startup"):
             if kills[kind]:
-                return self._probe_kill(kind, kills[kind], evidence, high=True)
-        fails = {k: self._in_window(lambda e, k=k: (r := ev.probe_result(e)) is not None and r[0] == k) for k in ("liveness", "startup")}
-        if info.category in (exitcodes.KILL, exitcodes.STOP):
+                return self._probe_kill(kind, kills[kind], evidence, high=not timeless)
+        fails = {k: self._in_window(lambda e, k=k: ev.probe_failed(e, k)) for k in ("liveness", "startup")}
+        if info.category in (exitcodes.KILL, exitcodes.STOP) and not self._by_deletion(t):
             for kind in ("startup", "liveness"):
                 if fails[kind]:
                     return self._probe_kill(kind, [], evidence, high=False)
 
         covered = self._events_cover()
         stops = self._in_window(ev.is_stop)
-        if not covered:
+        deleted = self._by_deletion(t)
+        if not covered and not deleted:
             evidence.append(self._expired_note())
         doubt = Confidence.HIGH if covered else Confidence.MEDIUM
 
@@ -615,28 +1015,34 @@ class _Judge:
         if info.category == exitcodes.NOT_EXECUTABLE:
             return (Cause.PERMISSION_DENIED, Confidence.HIGH,
                     f"{self.label} {self.name} exited {code}: its command exists but cannot be executed{restarted}.", evidence)
-        if t.exit_code == 0:
-            always = "Under restartPolicy Always it is restarted anyway: a one-shot program run as a long-lived workload." if (
-                self.ctx.pod.restart_policy == "Always" and self.ref.type == "container") else ""
-            if stops or self.ctx.pod.deleting:
-                evidence.append("it exited 0 after being asked to stop: it handled SIGTERM cleanly")
-            return (Cause.COMPLETED, doubt,
-                    f"{self.label} {self.name} exited 0 on its own (Completed){restarted}." + (f" {always}" if always else ""),
-                    evidence)
         if info.category == exitcodes.CRASH:
             return (Cause.CRASHED_SIGNAL, Confidence.HIGH,
                     f"{self.label} {self.name} crashed with {info.signal or info.meaning} (exit {code}){restarted}.", evidence)
         if info.category == exitcodes.KILL:
             return self._killed(t, stops, covered, evidence)
-        if info.category == exitcodes.STOP or (info.category == exitcodes.SIGNAL and (stops or self.ctx.pod.deleting)):
+        if deleted or (stops and info.category in (exitcodes.SUCCESS, exitcodes.STOP, exitcodes.SIGNAL)):
+            # asked to stop (deletion, rollout, scale-down): whatever it exited with on SIGTERM
             who = self._stop_who(stops)
-            if stops or self.ctx.pod.deleting:
-                evidence.append(who)
-            conf = Confidence.HIGH if (stops or self.ctx.pod.deleting) else (Confidence.MEDIUM if covered else Confidence.LOW)
-            return (Cause.TERMINATED, conf,
+            evidence.append(who)
+            if t.exit_code == 0:
+                evidence.append("it exited 0 after being asked to stop: it handled SIGTERM cleanly")
+            if deleted:
+                self.terminating = True
+            how = "stopped cleanly (exit 0)" if t.exit_code == 0 else f"was stopped with {info.signal or 'a stop request'} (exit {code})"
+            return (Cause.TERMINATED, Confidence.HIGH,
+                    f"{self.label} {self.name} {how}{restarted}: "
+                    + ("the pod is being deleted." if deleted else "asked to stop by the kubelet (deletion, rollout, scale-down or preemption)."),
+                    evidence)
+        if t.exit_code == 0:
+            always = "Under restartPolicy Always it is restarted anyway: a one-shot program run as a long-lived workload." if (
+                self.ctx.pod.restart_policy == "Always" and self.ref.type == "container") else ""
+            return (Cause.COMPLETED, doubt,
+                    f"{self.label} {self.name} exited 0 on its own (Completed){restarted}." + (f" {always}" if always else ""),
+                    evidence)
+        if info.category == exitcodes.STOP:
+            return (Cause.TERMINATED, Confidence.MEDIUM if covered else Confidence.LOW,
                     f"{self.label} {self.name} was stopped with {info.signal or 'a stop request'} (exit {code}){restarted}: "
-                    + ("asked to stop by the kubelet (deletion, rollout, scale-down or preemption)." if stops or self.ctx.pod.deleting
-                       else "nothing in the events says who asked."), evidence)
+                    "nothing in the events says who asked.", evidence)
         if info.category == exitcodes.SIGNAL:
             return (Cause.UNKNOWN, Confidence.LOW,
                     f"{self.label} {self.name} was ended by {info.signal} (exit {code}){restarted}; nothing says who sent it.", evidence)
@@ -649,36 +1055,44 @@ class _Judge:
 
     def _probe_kill(self, kind: str, kills: list[EventRecord], evidence: list[str], high: bool):
         t = self.last
-        assert t is not None
         stats = self.probes.get(kind)
         cfg = stats.config if stats else None
-        fails = self._in_window(lambda e: (r := ev.probe_result(e)) is not None and r[0] == kind)
+        if t is not None:
+            fails = self._in_window(lambda e: ev.probe_failed(e, kind))
+        else:
+            fails = [e for e in self.events if ev.probe_failed(e, kind)]
         n_fail = sum(e.count for e in fails)
         if kills:
             k = kills[-1]
-            evidence.insert(0, f"Killing: {_clip(k.message)} (x{sum(e.count for e in kills)}, last {_ago(self.ctx.now, k.last)})")
+            evidence.insert(0, f"Killing: {_clip(ev.message_of(k))} (x{sum(e.count for e in kills)}, last {_ago(self.ctx.now, k.last) or 'at an unknown time'})")
         else:
-            evidence.insert(0, f"{kind} probe failures during that instance, but no Killing event in the input (expired or not included)")
+            evidence.insert(0, f"{kind} probe failures{' during that instance' if t else ''}, but no Killing event in the input (expired or not included)")
         if fails:
-            evidence.insert(1, f"{kind} probe failed x{n_fail} around then; last: {_clip(fails[-1].message)}")
+            evidence.insert(1, f"{kind} probe failed x{n_fail} around then; last: {_clip(ev.message_of(fails[-1]))}")
+        errors = [e for e in self.events if ev.probe_result(e) == (kind, "errored")]
+        if errors:
+            evidence.append(f"{kind} probe errored x{sum(e.count for e in errors)} (could not run): the kubelet discards those "
+                            "results, they count toward no kill")
         if cfg:
             evidence.append(f"{kind} probe: {cfg.describe()} (killed after {cfg.failure_window}s of failures"
                             + (f"; must pass within {cfg.budget_seconds}s of start" if kind == "startup" else "") + ")")
-        code = t.exit_code
-        if code == 137:
-            self.grace_exceeded = True
-            evidence.append("exit 137: it did not stop within the grace period after SIGTERM, so it was SIGKILLed")
-        elif code == 143:
-            evidence.append("exit 143: it died of the SIGTERM the kubelet sent (no handler)")
-        elif code == 0:
-            evidence.append("exit 0: it handled the kubelet's SIGTERM and exited cleanly; the exit code hides the kill")
-        else:
-            evidence.append(f"exit {code}: what the process returned on the kubelet's SIGTERM")
+        if t is not None:
+            code = t.exit_code
+            if code == 137:
+                self.grace_exceeded = True
+                evidence.append("exit 137: it did not stop within the grace period after SIGTERM, so it was SIGKILLed")
+            elif code == 143:
+                evidence.append("exit 143: it died of the SIGTERM the kubelet sent (no handler)")
+            elif code == 0:
+                evidence.append("exit 0: it handled the kubelet's SIGTERM and exited cleanly; the exit code hides the kill")
+            else:
+                evidence.append(f"exit {code}: what the process returned on the kubelet's SIGTERM")
         handler = cfg.handler if cfg else f"{kind} probe"
-        last_msg = _clip(fails[-1].message, 160) if fails else ""
+        last_msg = _clip(ev.message_of(fails[-1]), 160) if fails else ""
         if kind == "liveness":
+            detail = last_msg.split(": ", 1)[-1] if last_msg else ""
             summary = f"{self.label} {self.name} was killed{self._restarted()} because its liveness probe ({handler}) failed" + (
-                f": {last_msg.split(': ', 1)[-1]}" if last_msg else ".")
+                f": {detail}" if detail else ".")
             cause = Cause.LIVENESS_PROBE_FAILED
         else:
             budget = f" within its {cfg.budget_seconds}s budget" if cfg else ""
@@ -689,24 +1103,32 @@ class _Judge:
     def _stop_who(self, stops: list[EventRecord]) -> str:
         if stops:
             s = stops[-1]
-            return f"Killing: {_clip(s.message)} ({_ago(self.ctx.now, s.last)}): the kubelet asked it to stop"
+            return f"Killing: {_clip(ev.message_of(s))} ({_ago(self.ctx.now, s.last) or 'time unknown'}): the kubelet asked it to stop"
         return "the pod is being deleted (metadata.deletionTimestamp is set)"
 
     def _killed(self, t: Termination, stops, covered, evidence):
         restarted = self._restarted()
-        if t.reason == "ContainerStatusUnknown":
+        if t.reason == PLACEHOLDER:
             evidence.append("reason ContainerStatusUnknown: the runtime lost the container (node lost, runtime restarted or "
                             "the pod deleted mid-flight); the kubelet reports 137 without a real exit")
+            if self._by_deletion(t) or self.ctx.pod.deleting:
+                self.terminating = True
+                return (Cause.TERMINATED, Confidence.MEDIUM,
+                        f"{self.label} {self.name} could not be located when the pod was deleted (exit 137 is a placeholder){restarted}.",
+                        evidence)
             return (Cause.KILLED, Confidence.MEDIUM,
                     f"{self.label} {self.name} was lost and reported as killed (exit 137, ContainerStatusUnknown){restarted}.", evidence)
-        if stops or self.ctx.pod.deleting:
+        if stops or self._by_deletion(t):
             grace = ob.integer(self.ctx.spec, "terminationGracePeriodSeconds", default=30)
             self.grace_exceeded = True
+            if self._by_deletion(t):
+                self.terminating = True
             evidence.append(self._stop_who(stops))
             evidence.append(f"exit 137 after a stop request: it ignored SIGTERM for terminationGracePeriodSeconds ({grace}s) "
-                            "and was SIGKILLed")
+                            "and was SIGKILLed: worth fixing (handle SIGTERM), or shutdown work is cut short")
             return (Cause.KILLED, Confidence.HIGH,
-                    f"{self.label} {self.name} did not stop within its {grace}s grace period after SIGTERM and was SIGKILLed (exit 137){restarted}.",
+                    f"{self.label} {self.name} did not stop within its {grace}s grace period after SIGTERM and was SIGKILLed (exit 137){restarted}"
+                    + (": the pod is being deleted." if self.terminating else "."),
                     evidence)
         evidence.append("no OOMKilled reason, no probe kill and no stop request in the events")
         return (Cause.KILLED, Confidence.MEDIUM if covered else Confidence.LOW,
@@ -714,16 +1136,12 @@ class _Judge:
                 + (" or a probe" if covered else "") + f"{restarted}.", evidence)
 
     # -- start errors
-    def _start_cause(self, message: str, default: Cause) -> Cause:
-        if _NOT_FOUND.search(message or ""):
-            return Cause.COMMAND_NOT_FOUND
-        if _PERMISSION.search(message or ""):
-            return Cause.PERMISSION_DENIED
-        return default
-
     def _start_summary(self, cause: Cause, message: str) -> str:
         msg = _clip(message, 200)
         tail = f": {msg}" if msg else "."
+        if cause is Cause.START_ERROR and _EXEC_FORMAT.search(message or ""):
+            return (f"{self.label} {self.name} cannot start: exec format error, the image is built for another CPU "
+                    f"architecture (e.g. arm64 on amd64 nodes){tail}")
         return {
             Cause.COMMAND_NOT_FOUND: f"{self.label} {self.name} cannot start: its command was not found{tail}",
             Cause.PERMISSION_DENIED: f"{self.label} {self.name} cannot start: its command cannot be executed{tail}",
@@ -777,12 +1195,17 @@ class _Judge:
                 steps.append("SIGBUS often means /dev/shm is full: mount an emptyDir with medium: Memory at /dev/shm")
             if cause is Cause.COMPLETED and self.ctx.pod.restart_policy == "Always" and self.ref.type == "container":
                 steps.append("run one-shot work as a Job (restartPolicy OnFailure/Never), or keep the process in the foreground")
+        elif cause is Cause.KILLED and self.terminating:
+            steps.append("handle SIGTERM in the program (or a preStop hook) so it stops within terminationGracePeriodSeconds, "
+                         "or raise terminationGracePeriodSeconds")
         elif cause is Cause.KILLED:
             steps.append(events)
             if self.ctx.pod.node:
                 steps.append(f"kubectl describe node {self.ctx.pod.node}")
             steps.append(logs)
             steps.append("if it was asked to stop: handle SIGTERM, or raise terminationGracePeriodSeconds")
+        elif cause is Cause.TERMINATED and self.terminating:
+            steps.append("nothing to fix: the pod is being deleted (a rollout, scale-down or manual deletion)")
         elif cause is Cause.TERMINATED:
             steps.append(events)
             if workload:
@@ -790,6 +1213,11 @@ class _Judge:
             steps.append(logs)
         elif cause in (Cause.COMMAND_NOT_FOUND, Cause.PERMISSION_DENIED, Cause.START_ERROR):
             steps.append(f"kubectl get pod -n {ns} {pod} -o jsonpath='{{.spec.containers[?(@.name==\"{c}\")].command}}'")
+            text = " ".join(x for x in (self.ref.status and ob.text(self.ref.status, "state", "waiting", "message") or "",
+                                        t.message if t else "") if x)
+            if _EXEC_FORMAT.search(text) or (cause is Cause.START_ERROR and any(_EXEC_FORMAT.search(e.message) for e in self.events)):
+                steps.append("rebuild the image for the nodes' CPU architecture (docker buildx build --platform linux/amd64,linux/arm64), "
+                             "or pin the pod to matching nodes with nodeSelector kubernetes.io/arch")
             if cause is Cause.PERMISSION_DENIED:
                 steps.append("make the entrypoint executable in the image (chmod +x) and check securityContext.runAsUser")
             else:

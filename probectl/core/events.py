@@ -131,40 +131,86 @@ def dedupe(events: list[EventRecord]) -> list[EventRecord]:
     return sorted(merged.values(), key=_sort_key)
 
 
-# The kubelet's own words (pkg/kubelet/prober/prober.go, kuberuntime/kuberuntime_manager.go).
+# The kubelet's own words (pkg/kubelet/prober/prober.go, kuberuntime/kuberuntime_manager.go),
+# today's and older releases'. Today: "Container api failed liveness probe, will be restarted"
+# (no suffix under restartPolicy Never; "Init container ..." for sidecars, never with the
+# suffix). Dockershim-era kubelets (1.1x) wrote "Killing container with id docker://api:
+# Container failed liveness probe.. Container will be killed and recreated." and, for a
+# deletion, "Killing container with id docker://api:Need to kill Pod".
 _PROBE = re.compile(r"(Liveness|Readiness|Startup) probe (failed|errored)")
-_KILL = re.compile(r"Container (.+) failed (liveness|startup) probe, will be restarted")
+_KILL = re.compile(r"(?:Init c|C)ontainer (.+?) failed (liveness|startup) probe(?:, will be restarted)?\s*$")
+_OLD_KILL = re.compile(r"Killing container with id \w+://([^:]*):(.*)$", re.S)
+_OLD_PROBE_KILL = re.compile(r"Container failed (liveness|startup) probe")
 _STOPPING = re.compile(r"Stopping container (.+)")
-_BACKOFF_RESTART = re.compile(r"Back-off restarting failed container (\S+)")
+_BACKOFF_RESTART = re.compile(r"Back-off restarting failed container(?: (\S+))?")
+# kubectl describe folds "x3 over 5m" into the row; a pasted event may keep a leading
+# "(combined from similar events): " that the recorder's aggregator adds.
+_COMBINED = "(combined from similar events): "
+
+
+def message_of(e: EventRecord) -> str:
+    """The message without the aggregator's "(combined from similar events): " prefix."""
+    m = e.message
+    return m[len(_COMBINED):] if m.startswith(_COMBINED) else m
+
+
+def named_container(e: EventRecord) -> str | None:
+    """The container an event's message names (kill, stop and back-off texts), if any."""
+    m = message_of(e)
+    for rx in (_KILL, _STOPPING, _BACKOFF_RESTART, _OLD_KILL):
+        hit = rx.match(m)
+        if hit and hit.group(1):
+            return hit.group(1).strip()
+    return None
 
 
 def probe_result(e: EventRecord) -> tuple[str, str] | None:
-    """("liveness", "failed") for an Unhealthy "Liveness probe failed: ..." event."""
-    if e.reason not in ("Unhealthy", "ProbeWarning", ""):
-        return None
-    m = _PROBE.match(e.message)
+    """("liveness", "failed") for an Unhealthy "Liveness probe failed: ..." event;
+    ("liveness", "errored") when the probe could not run (the kubelet discards that result)."""
+    if e.reason not in ("Unhealthy", ""):
+        return None  # ProbeWarning (a redirect) is a success
+    m = _PROBE.match(message_of(e))
     if not m:
         return None
-    if e.reason == "ProbeWarning":
-        return None  # a warning (e.g. a redirect), not a failure
     return m.group(1).lower(), m.group(2)
+
+
+def probe_failed(e: EventRecord, kind: str) -> bool:
+    """A *failed* probe of `kind`: the only result that counts toward failureThreshold."""
+    r = probe_result(e)
+    return r is not None and r == (kind, "failed")
 
 
 def probe_kill(e: EventRecord) -> str | None:
     """"liveness" / "startup" for the kill the kubelet announced; None otherwise."""
     if e.reason != "Killing":
         return None
-    m = _KILL.match(e.message)
-    return m.group(2) if m else None
+    msg = message_of(e)
+    m = _KILL.match(msg)
+    if m:
+        return m.group(2)
+    old = _OLD_KILL.match(msg)
+    if old:
+        k = _OLD_PROBE_KILL.match(old.group(2))
+        return k.group(1) if k else None
+    return None
 
 
 def is_stop(e: EventRecord) -> bool:
     """A plain stop: "Stopping container X" (deletion, rollout, preemption, eviction)."""
-    return e.reason == "Killing" and bool(_STOPPING.match(e.message))
+    if e.reason != "Killing":
+        return False
+    msg = message_of(e)
+    if _STOPPING.match(msg):
+        return True
+    old = _OLD_KILL.match(msg)
+    return bool(old and old.group(2).startswith("Need to kill Pod"))
 
 
 def is_backoff(e: EventRecord) -> bool:
-    return e.reason == "BackOff" and bool(_BACKOFF_RESTART.match(e.message))
+    """ "Back-off restarting failed container [X in pod ...]" (older kubelets name nothing;
+    some clusters record it as Normal)."""
+    return e.reason == "BackOff" and bool(_BACKOFF_RESTART.match(message_of(e)))
 
 
 def overlaps(e: EventRecord, start: datetime | None, end: datetime | None, slack: float = 2.0) -> bool:

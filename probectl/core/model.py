@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # crash.py is pure and stdlib-only too; only its type is needed here
+    from probectl.core.crash import Crash
 
 API_VERSION = "probectl/v1"
 
@@ -206,6 +210,33 @@ class EventRecord:
 
 
 @dataclass(frozen=True)
+class LastRestart:
+    """Why a container's previous instance ended (its lastState), whether that is current
+    trouble or history (the contract's `lastRestart`)."""
+
+    cause: Cause
+    confidence: Confidence
+    exit_code: int | None
+    signal: str | None
+    reason: str
+    finished_at: datetime | None
+    summary: str
+    evidence: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "cause": self.cause.value,
+            "confidence": self.confidence.value,
+            "exitCode": self.exit_code,
+            "signal": self.signal,
+            "reason": self.reason or None,
+            "finishedAt": iso(self.finished_at),
+            "summary": self.summary,
+            "evidence": list(self.evidence),
+        }
+
+
+@dataclass(frozen=True)
 class ContainerDiagnosis:
     name: str
     type: str  # container | init | sidecar | ephemeral
@@ -228,6 +259,9 @@ class ContainerDiagnosis:
     evidence: tuple[str, ...] = ()
     next_steps: tuple[str, ...] = ()
     grace_exceeded: bool = False  # the last termination: SIGKILL when the grace period after SIGTERM ran out
+    last_restart: LastRestart | None = None
+    history: bool = False  # restarted earlier, fine now: `cause` is healthy, `last_restart` says why it restarted
+    crash: Crash | None = None  # the line that says why the process died (core/crash.py)
 
     def to_dict(self) -> dict:
         return {
@@ -249,6 +283,9 @@ class ContainerDiagnosis:
             "restartExplanation": self.restart_explanation,
             "memoryLimit": self.memory_limit,
             "graceExceeded": self.grace_exceeded,
+            "lastRestart": self.last_restart.to_dict() if self.last_restart else None,
+            "history": self.history,
+            "crash": self.crash.to_dict() if self.crash else None,
             "probes": {k: v.to_dict() for k, v in self.probes.items()},
             "evidence": list(self.evidence),
             "nextSteps": list(self.next_steps),

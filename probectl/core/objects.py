@@ -64,7 +64,8 @@ _TIME = re.compile(
 def parse_time(value) -> datetime | None:
     """RFC 3339 as the API writes it (`2024-05-01T10:00:00Z`, with fractions in MicroTime).
 
-    Zero times (`0001-01-01T00:00:00Z`, as a lost container reports) and junk give None.
+    Zero times (`0001-01-01T00:00:00Z`, as a lost container reports), the Unix epoch
+    (containerd's startedAt for a process that never started: StartError) and junk give None.
     """
     if not isinstance(value, str):
         return None
@@ -78,7 +79,7 @@ def _parse_time(value: str) -> datetime | None:
     if not m:
         return None
     y, mo, d, h, mi, s, frac, tz = m.groups()
-    if y == "0001":
+    if y == "0001" or (y == "1970" and mo == "01" and d == "01" and h == "00" and mi == "00" and s == "00"):
         return None
     try:
         micro = int((frac or "0")[:6].ljust(6, "0"))
@@ -223,7 +224,8 @@ def format_bytes(n: int) -> str:
 
 _CONTAINER_KEYS = ("name", "image", "livenessProbe", "readinessProbe", "startupProbe", "resources", "restartPolicy", "ports")
 _SPEC_KEYS = ("nodeName", "restartPolicy", "terminationGracePeriodSeconds", "activeDeadlineSeconds")
-_META_KEYS = ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "labels", "ownerReferences")
+_META_KEYS = ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+              "labels", "ownerReferences")
 
 
 def compact_pod(pod: dict) -> dict:

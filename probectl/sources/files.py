@@ -35,6 +35,7 @@ class Snapshot:
     skipped: dict[str, int] = field(default_factory=dict)  # kind -> count of objects ignored
     on_event: Callable[[dict], None] | None = None  # stream events here instead of keeping them (scan)
     event_count: int = 0
+    empty_lists: int = 0  # empty Lists, PodLists and EventLists: valid input ("no events")
 
     def add(self, obj: dict, inferred_kind: str = "") -> None:
         kind = obj.get("kind") if isinstance(obj.get("kind"), str) else inferred_kind
@@ -53,6 +54,9 @@ class Snapshot:
             if not isinstance(items, list):
                 raise InputError(f"a {kind} whose items is not a list")
             child = _ITEM_KIND.get(kind, "")
+            if not items and (child or kind == "List"):
+                # `kubectl get events -o json` on a pod without events writes an empty List
+                self.empty_lists += 1
             for item in items:
                 if isinstance(item, dict):
                     self.add(item, child)
@@ -130,14 +134,14 @@ def read_file(path: str) -> bytes:
 def _load_text(snap: Snapshot, data: str | bytes, where: str, explicit: bool) -> None:
     if not data.strip():
         raise InputError(f"{where}: empty input")
-    before = (len(snap.pods), snap.event_count)
+    before = (len(snap.pods), snap.event_count, snap.empty_lists)
     for doc in _documents(data, where):
         if doc is None:
             continue
         if not isinstance(doc, dict):
             raise InputError(f"{where}: expected a Kubernetes object, found a {type(doc).__name__}")
         snap.add(doc)
-    if explicit and (len(snap.pods), snap.event_count) == before:
+    if explicit and (len(snap.pods), snap.event_count, snap.empty_lists) == before:
         kinds = ", ".join(sorted(snap.skipped)) or "nothing"
         raise InputError(f"{where}: holds no Pod or Event (found {kinds}); probectl reads Pods, Events and their Lists")
 
