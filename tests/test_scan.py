@@ -40,17 +40,21 @@ def run_core(cluster, **kw):
 
 def test_forty_replicas_read_as_one_line(cluster):
     report = run_core(cluster)
-    groups = core.group(report.items)
+    groups = core.group(report.findings)
     web = [g for g in groups if g.owner == "Deployment/web"]
     assert len(web) == 1 and web[0].count == 40 and web[0].cause == "oom-killed"
     assert web[0].restarts == 40 * 7
     assert report.examined == len(cluster[0])
-    assert report.by_cause["oom-killed"] == 41  # and the one recovered two days ago (warning)
+    assert report.by_cause["oom-killed"] == 40  # the pod OOM-killed two days ago and fine since is history
+    assert report.history_count == 1 and report.summary()["podsRestartedEarlier"] == 1
     assert report.failed
 
 
 def test_healthy_pods_only_with_all(cluster):
-    assert all(d.severity.value != "ok" for d in run_core(cluster).items)
+    report = run_core(cluster)
+    assert all(d.severity.value != "ok" for d in report.findings)
+    # -o json lists the findings and the pods that restarted earlier (cause healthy, with lastRestart)
+    assert {d.pod.name for d in report.items} - {d.pod.name for d in report.findings} == {"cache-5f6d7c8b9-old01"}
     everything = run_core(cluster, include_healthy=True)
     assert len(everything.items) == len(cluster[0])
 
@@ -69,12 +73,13 @@ def test_fail_on_thresholds(cluster):
 def test_since_keeps_the_window(cluster):
     report = run_core(cluster, since=timedelta(minutes=30), since_text="30m")
     names = {d.pod.name for d in report.items}
-    assert "cache-5f6d7c8b9-old01" not in names  # its OOM kill was two days ago
+    assert "cache-5f6d7c8b9-old01" not in {d.pod.name for d in report.findings}  # its OOM kill was two days ago
     assert any(n.startswith("web-") for n in names)
     kp = next(d for d in report.items if d.pod.name == "kube-proxy-9zt4w")
     assert kp.cause.value == "app-error"  # the old liveness kill is outside the window
     full = run_core(cluster)
-    assert any(d.pod.name == "cache-5f6d7c8b9-old01" for d in full.items)
+    cache = next(d for d in full.items if d.pod.name == "cache-5f6d7c8b9-old01")
+    assert cache.cause.value == "healthy" and cache.containers[0].last_restart.cause.value == "oom-killed"
 
 
 def test_event_index_keeps_only_decisive_events(cluster):
@@ -123,8 +128,9 @@ def test_scan_dump_directory(cli, dump, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
     status, out, err = cli("scan", "-f", dump, "-A")
     assert status == 1, err
-    assert "(+39 more pods)" in out and "Deployment/web" in out
-    assert "oom-killed 41" in out
+    assert "web-7f9c6d8b5-24glw and 39 more" in out and "shop/Deployment/web, container api" in out
+    assert "oom-killed 40" in out
+    assert "1 pod restarted earlier and is fine now" in out and "--include-history" in out
 
 
 def test_namespace_filter_and_exit_0(cli, dump):
@@ -147,14 +153,17 @@ def test_scan_report_contract(cli, dump):
     assert doc["apiVersion"] == "probectl/v1" and doc["kind"] == "ScanReport"
     assert all(i["kind"] == "Diagnosis" and i["cause"] and i["confidence"] for i in doc["items"])
     s = doc["summary"]
-    assert s["podsExamined"] == 62 and s["failed"] is True and s["byCause"]["oom-killed"] == 41
+    assert s["podsExamined"] == 62 and s["failed"] is True and s["byCause"]["oom-killed"] == 40
+    history = [i for i in doc["items"] if i["pod"]["name"] == "cache-5f6d7c8b9-old01"]
+    assert history and history[0]["cause"] == "healthy"
+    assert history[0]["containers"][0]["lastRestart"]["cause"] == "oom-killed"
 
 
 def test_output_file_writes_the_format_and_shows_the_table(cli, dump, tmp_path):
     target = tmp_path / "probectl.xml"
     status, out, _ = cli("scan", "-f", dump, "-A", "-o", "junit", "--output-file", str(target))
     assert status == 1
-    assert "Findings" in out  # the table on the terminal
+    assert "Critical: 6 problems in 47 pods" in out  # the table on the terminal
     etree.fromstring(target.read_bytes())
 
 

@@ -44,24 +44,25 @@ def test_baseline_then_one_finding_per_termination():
     assert t.resync([oom], NOW) == []  # a relist: nothing new either
 
 
-def test_liveness_kill_is_explained_by_the_events_seen():
+def test_liveness_kill_is_one_line_with_its_failures_counted_in():
     t = Tracker()
     t.baseline(HEALTHY.pod)
     p = HEALTHY.pod
     unhealthy = event(p, "Unhealthy", liveness_http_500(), type="Warning", container="api", count=3, first=60, last=40)
     kill = event(p, "Killing", kill_msg("api", "liveness"), container="api", first=35)
-    f1 = t.event_update(unhealthy, NOW)
-    assert [(f.kind, f.cause) for f in f1] == [("probe-failure", "liveness-probe-failed")]
+    assert t.event_update(unhealthy, NOW) == []  # failures alone change nothing yet: counted into the kill
     f2 = t.event_update(kill, NOW)
     assert [(f.kind, f.cause) for f in f2] == [("kill", "liveness-probe-failed")]
+    assert "after 3 liveness probe failures" in f2[0].summary and f2[0].incident
     assert t.event_update(kill, NOW) == []  # seen
     after = restarted(p, 143, "Error")
-    assert [(f.kind, f.cause) for f in t.pod_update(after, NOW)] == [("termination", "liveness-probe-failed")]
+    assert t.pod_update(after, NOW) == []  # the restart the kill announced: not a second line
 
 
-def test_probe_streak_reported_when_it_doubles():
+def test_readiness_streak_reported_once_at_the_threshold():
     t = Tracker()
     p = HEALTHY.pod
+    t.baseline(p)
     base = event(p, "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503", type="Warning",
                  container="api", count=1, first=100)
     reported = []
@@ -70,7 +71,61 @@ def test_probe_streak_reported_when_it_doubles():
         e["count"] = count
         e["lastTimestamp"] = ts(100 - count)
         reported += [count for _ in t.event_update(e, NOW)]
-    assert reported == [1, 2, 4, 8, 16]
+    assert reported == [3]  # failureThreshold 3: unready from then on; the repeats are not news
+
+
+def test_one_oom_kill_is_one_line_and_a_loop_escalates_once():
+    """Status updates of one OOM kill: terminated, then waiting CrashLoopBackOff (back-off
+    10s), then running again. Then it dies twice more: a crash loop, said once."""
+    t = Tracker()
+    p = copy.deepcopy(HEALTHY.pod)
+    t.baseline(p)
+    lines = []
+    term = copy.deepcopy(p)
+    st = term["status"]["containerStatuses"][0]
+    st.update(state=terminated(137, "OOMKilled", 600, 20), ready=False)
+    lines += t.pod_update(term, NOW)
+    back = copy.deepcopy(term)
+    st = back["status"]["containerStatuses"][0]
+    st.update(lastState=st["state"], state={"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 10s restarting failed container=api"}},
+              restartCount=1)
+    lines += t.pod_update(back, NOW)
+    lines += t.pod_update(restarted(p, 137, "OOMKilled", restarts=1), NOW)
+    assert [(f.kind, f.cause) for f in lines] == [("termination", "oom-killed")]
+    first = lines[0].incident
+    # it dies again, and again: the second termination makes it a loop
+    for n, finished in ((2, 10), (3, 5)):
+        again = restarted(p, 137, "OOMKilled", restarts=n)
+        again["status"]["containerStatuses"][0]["lastState"] = terminated(137, "OOMKilled", 60, finished)
+        again["status"]["containerStatuses"][0]["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 20s"}}
+        lines += t.pod_update(again, NOW)
+        running_again = copy.deepcopy(again)
+        running_again["status"]["containerStatuses"][0]["state"] = running(1)
+        lines += t.pod_update(running_again, NOW)
+    assert [(f.kind, f.cause) for f in lines] == [("termination", "oom-killed"), ("crashloop", "oom-killed")]
+    assert lines[1].incident == first  # one incident, followed by its id
+    assert "Crash-looping after 2 restarts" in lines[1].summary
+    assert t.incidents[(t._key(p), "api", "restart")].repeats == 1  # the third kill: counted, not printed
+
+
+def test_a_rollout_reports_nothing_for_the_deleted_pods():
+    """Graceful deletion: deletionTimestamp first, readiness fails while it shuts down,
+    the container exits 0 (SIGTERM handled), 143 or 137 after the grace period."""
+    for code, reason in ((0, "Completed"), (143, "Error"), (137, "Error")):
+        t = Tracker()
+        p = copy.deepcopy(HEALTHY.pod)
+        t.baseline(p)
+        deleting = copy.deepcopy(p)
+        deleting["metadata"]["deletionTimestamp"] = ts(-30)
+        deleting["metadata"]["deletionGracePeriodSeconds"] = 30
+        assert t.pod_update(deleting, NOW) == []
+        stop = event(p, "Killing", "Stopping container api", container="api", first=1)
+        unready = event(p, "Unhealthy", "Readiness probe failed: Get \"http://10.244.1.5:8080/ready\": dial tcp 10.244.1.5:8080: "
+                        "connect: connection refused", type="Warning", container="api", count=5, first=1)
+        assert t.event_update(stop, NOW) == [] and t.event_update(unready, NOW) == []
+        gone = copy.deepcopy(deleting)
+        gone["status"]["containerStatuses"][0].update(state=terminated(code, reason, 7000, 0), ready=False)
+        assert t.pod_update(gone, NOW) == [], code
 
 
 def test_crashloop_image_pull_eviction_unschedulable():
@@ -156,7 +211,7 @@ def test_watch_reconnects_bookmarks_relists_and_exits_on_cause(cli, kcfg):
     assert status == 1, err
     found = [json.loads(line) for line in out.splitlines()]
     assert [(f["event"], f["cause"], f["exitCode"]) for f in found] == [("termination", "oom-killed", 137)]
-    assert found[0]["kind"] == "Finding" and found[0]["pod"] == pod["metadata"]["name"]
+    assert found[0]["kind"] == "Finding" and found[0]["pod"] == pod["metadata"]["name"] and found[0]["incident"]
     watch_calls = [c.request.url for c in responses.calls if "watch=1" in c.request.url and "/pods" in c.request.url]
     assert "resourceVersion=100" in watch_calls[0] and "resourceVersion=180" in watch_calls[1]
     assert "allowWatchBookmarks=true" in watch_calls[0]

@@ -25,6 +25,12 @@ class FailOn(str, Enum):
 FAIL_ON = typer.Option(FailOn.critical, "--fail-on", case_sensitive=False,
                        help="Exit 1 when a finding is at or above this severity (never: always 0).")
 OUTPUT_FILE = typer.Option(None, "--output-file", help="Write the -o format to this file; the terminal shows the table.")
+REPORT = typer.Option(
+    None, "--report", metavar="FORMAT=PATH",
+    help="Also write this report from the same run; repeatable, PATH - for stdout. Written atomically.")
+NO_STEP_SUMMARY = typer.Option(
+    False, "--no-step-summary",
+    help="With -o github inside GitHub Actions: do not append the Markdown report to $GITHUB_STEP_SUMMARY.")
 OUTPUT = typer.Option(Output.table, "-o", "--output", help="Output format.", case_sensitive=False)
 NO_COLOR = typer.Option(False, "--no-color", help="No colour (also: the NO_COLOR environment variable).")
 DEBUG = typer.Option(False, "--debug", help="Show Python tracebacks for errors.")
@@ -40,6 +46,27 @@ KUBECONFIG = typer.Option(None, "--kubeconfig", help="Path to the kubeconfig fil
 REQUEST_TIMEOUT = typer.Option(
     None, "--request-timeout", help="How long to wait for each API request: 30s, 1m, 500ms; 0 for no limit. [default: 30s]"
 )
+
+
+RECENT = typer.Option(
+    "1h", "--recent",
+    help="How long a restart counts as current trouble: older ones, with the container running and ready since "
+         "(and not restarting repeatedly), are history. 30m, 2h, 1d.")
+
+
+def parse_duration(text: str | None, flag: str):
+    """`30m`, `2h`, `90s`, `1d` -> timedelta; None for None or empty."""
+    import re
+    from datetime import timedelta
+
+    from probectl.errors import UsageError
+
+    if not text:
+        return None
+    m = re.fullmatch(r"\s*([0-9]+)\s*(s|m|h|d)\s*", text)
+    if not m or int(m.group(1)) == 0:
+        raise UsageError(f"{flag} {text!r}: use a duration such as 30m, 2h, 90s or 1d")
+    return timedelta(seconds=int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)])
 
 
 def style(no_color: bool) -> Style:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import sys
-from datetime import timedelta
 from enum import Enum
 
 import typer
 
 from probectl.cli import options
-from probectl.errors import ExitStatus, UsageError
+from probectl.errors import ExitStatus
 
 HELP = """Diagnose every pod of a namespace, several namespaces or the whole cluster.
 
@@ -36,13 +34,7 @@ class ScanOutput(str, Enum):
     github = "github"
 
 
-def parse_since(text: str | None) -> timedelta | None:
-    if not text:
-        return None
-    m = re.fullmatch(r"\s*([0-9]+)\s*(s|m|h|d)\s*", text)
-    if not m or int(m.group(1)) == 0:
-        raise UsageError(f"--since {text!r}: use a duration such as 30m, 2h, 90s or 1d")
-    return timedelta(seconds=int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)])
+FORMATS = [f.value for f in ScanOutput]
 
 
 class _Progress:
@@ -84,47 +76,61 @@ def scan(
     field_selector: str | None = typer.Option(None, "--field-selector", help="Field selector, e.g. spec.nodeName=node-3."),
     filename: list[str] | None = options.FILENAME,
     show_all: bool = typer.Option(False, "--all", help="Include healthy pods."),
-    output: ScanOutput = typer.Option(ScanOutput.table, "-o", "--output", case_sensitive=False, help="Output format."),
+    include_history: bool = typer.Option(False, "--include-history", help="List pods that restarted earlier and are fine now (always in -o json/yaml)."),
+    output: ScanOutput | None = typer.Option(None, "-o", "--output", case_sensitive=False, show_default=False,
+                                             help="Format on standard output. [default: table]"),
+    report: list[str] | None = options.REPORT,
     output_file: str | None = options.OUTPUT_FILE,
+    no_step_summary: bool = options.NO_STEP_SUMMARY,
     fail_on: options.FailOn = options.FAIL_ON,
     since: str | None = typer.Option(None, "--since", help="Consider only terminations and events newer than this: 30m, 2h, 1d."),
+    recent: str = options.RECENT,
     context: str | None = options.CONTEXT,
     kubeconfig: str | None = options.KUBECONFIG,
     request_timeout: str | None = options.REQUEST_TIMEOUT,
     no_color: bool = options.NO_COLOR,
     debug: bool = options.DEBUG,
 ) -> int:
-    window = parse_since(since)
-    if filename:
-        report = _from_files(filename, namespace, all_namespaces, selector, field_selector, show_all, fail_on.value, window, since)
-    else:
-        report = _from_cluster(namespace, all_namespaces, selector, field_selector, show_all, fail_on.value, window, since,
-                               context, kubeconfig, request_timeout, progress=output is ScanOutput.table or bool(output_file),
-                               debug=debug)
-    text = _render(report, output, no_color)
-    if output_file:
-        _write(output_file, text)
-        if output is not ScanOutput.table:
-            options.emit(_render(report, ScanOutput.table, no_color))
-    else:
-        options.emit(text)
-    return ExitStatus.FINDINGS if report.failed else ExitStatus.OK
-
-
-def _render(report, output: ScanOutput, no_color: bool) -> str:
+    from probectl.cli import reports
     from probectl.render import scan as r
 
-    if output is ScanOutput.table:
-        return r.render_table(report, options.style(no_color))
-    if output is ScanOutput.markdown:
-        return r.render_markdown(report)
-    if output is ScanOutput.junit:
-        return r.render_junit(report)
-    if output is ScanOutput.github:
-        return r.render_github(report)
-    from probectl.render.data import dump
+    window = options.parse_duration(since, "--since")
+    recent_window = options.parse_duration(recent, "--recent")
+    targets = reports.plan(output.value if output else None, output_file, report, FORMATS)  # exit 2 before any request
+    writer = reports.Writer(targets, {"json": reports.Streamed(r.json_item, r.json_document),
+                                      "yaml": reports.Streamed(r.yaml_item, r.yaml_document)})
+    settings = dict(include_healthy=show_all, include_history=include_history, fail_on=fail_on.value, since=window,
+                    since_text=since, recent=recent_window, recent_text=recent.strip())
+    try:
+        if filename:
+            result = _from_files(filename, namespace, all_namespaces, selector, field_selector, settings, writer.item)
+        else:
+            progress = any(t.path != reports.STDOUT or t.fmt == "table" for t in targets)
+            result = _from_cluster(namespace, all_namespaces, selector, field_selector, settings, writer.item,
+                                   context, kubeconfig, request_timeout, progress=progress, debug=debug)
+        style = options.style(no_color)
+        writer.finish(result, lambda fmt: _render(result, fmt, style))
+    finally:
+        writer.close()
+    if "github" in writer.formats and not no_step_summary:
+        note = reports.step_summary(r.render_markdown(result))
+        if note:
+            sys.stderr.write(f"probectl: warning: {note}\n")
+    return ExitStatus.FINDINGS if result.failed else ExitStatus.OK
 
-    return dump(report.to_dict(), output.value)
+
+def _render(report, fmt: str, style) -> str:
+    from probectl.render import scan as r
+
+    if fmt == "table":
+        return r.render_table(report, style)
+    if fmt == "markdown":
+        return r.render_markdown(report)
+    if fmt == "junit":
+        return r.render_junit(report)
+    if fmt == "github":
+        return r.render_github(report)
+    raise AssertionError(f"streamed format {fmt} rendered whole")  # json/yaml are streamed
 
 
 def _write(path: str, text: str) -> None:
@@ -137,7 +143,7 @@ def _write(path: str, text: str) -> None:
         raise InputError(f"--output-file {path}: {e.strerror or e}") from None
 
 
-def _from_files(paths, namespaces, all_namespaces, selector, field_selector, show_all, fail_on, window, since_text):
+def _from_files(paths, namespaces, all_namespaces, selector, field_selector, settings, on_item):
     from probectl.core import scan as core
     from probectl.core.diagnose import event_time, snapshot_time
     from probectl.sources.files import load
@@ -161,14 +167,19 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, sho
         return (all_namespaces or not wanted or ns in wanted) and labels(p) and fields(p)
 
     scope = {"source": "files", "files": list(paths), "namespaces": sorted(wanted) if wanted and not all_namespaces else "all"}
-    report = core.scan((p for p in snap.pods if chosen(p)), index, now, include_healthy=show_all, fail_on=fail_on,
-                       since=window, since_text=since_text, scope=scope)
+    scanner = core.Scanner(index, now, scope=scope, **settings)
+    for p in snap.pods:
+        if chosen(p):
+            d = scanner.add(p)
+            if d is not None:
+                on_item(d)
+    report = scanner.finish()
     if not snap.pods:
         report.warnings.append("The input holds no pods.")
     return report
 
 
-def _from_cluster(namespaces, all_namespaces, selector, field_selector, show_all, fail_on, window, since_text,
+def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings, on_item,
                   context, kubeconfig, request_timeout, progress: bool, debug: bool = False):
     from datetime import datetime, timezone
 
@@ -193,25 +204,27 @@ def _from_cluster(namespaces, all_namespaces, selector, field_selector, show_all
                 warnings.append(f"events in {where} could not be read ({e.message}): verdicts there rest on pod status alone")
             readable.append(ns)
 
-        def pods():
-            ok = 0
-            for ns in readable:
-                where = f'namespace "{ns}"' if ns else "all namespaces"
-                try:
-                    yield from _counted(cl.list_pods(client, ns, label_selector=selector, field_selector=field_selector,
-                                                     warn=warnings.append), bar, "pod")
-                    ok += 1
-                except cl.Forbidden as e:
-                    warnings.append(f"{where} skipped: pods could not be listed ({e.message})")
-            if ok == 0:
-                raise cl.ClusterError(f"no pods could be read in {', '.join(s or 'any namespace' for s in scopes)} "
-                                      f"({conn.target.where()}): {warnings[-1] if warnings else 'forbidden'}")
-
         scope = {"source": "cluster", "context": conn.target.context, "server": conn.target.server,
                  "namespaces": "all" if all_namespaces else [s for s in scopes if s],
                  "labelSelector": selector, "fieldSelector": field_selector}
-        report = core.scan(pods(), index, now, include_healthy=show_all, fail_on=fail_on, since=window,
-                           since_text=since_text, scope=scope, warnings=warnings)
+        scanner = core.Scanner(index, now, scope=scope, warnings=warnings, **settings)
+        ok = 0
+        for ns in readable:
+            where = f'namespace "{ns}"' if ns else "all namespaces"
+            try:
+                for p in _counted(cl.list_pods(client, ns, label_selector=selector, field_selector=field_selector,
+                                               warn=warnings.append), bar, "pod"):
+                    d = scanner.add(p)
+                    if d is not None:
+                        on_item(d)
+                ok += 1
+            except cl.Forbidden as e:
+                warnings.append(f"{where} skipped: pods could not be listed ({e.message})")
+        if ok == 0:
+            raise cl.ClusterError(f"no pods could be read in {', '.join(s or 'any namespace' for s in scopes)} "
+                                  f"({conn.target.where()}): {warnings[-1] if warnings else 'forbidden'}")
+        report = scanner.finish()
+        report.warnings[:] = warnings
     finally:
         bar.stop()
     report.scope["requests"] = client.requests

@@ -12,10 +12,11 @@ import typer
 from probectl.cli import options
 from probectl.errors import ExitStatus, UsageError
 
-HELP = """Watch pods and events and print one line per new thing worth attention, explained:
-a container termination (exit code decoded, cause from the same engine as 'why'), a probe
-failure streak, a kill the kubelet announced, CrashLoopBackOff, an image that cannot be
-pulled, a config error, an eviction, an unschedulable pod.
+HELP = """Watch pods and events and print one line per new incident, explained: a container
+termination (exit code decoded, cause from the same engine as 'why'), a kill the kubelet
+announced, an unready container, an image that cannot be pulled, a config error, an
+eviction, an unschedulable pod. An incident gets a line when it starts and another only
+when it escalates (kill, restart, crash loop); pods being deleted (rollouts) stay silent.
 
   probectl watch -n shop
   probectl watch -A -o json | jq .
@@ -108,6 +109,7 @@ def watch(
     output: str = typer.Option("table", "-o", "--output", help="table (one line per finding) or json (JSON Lines)."),
     timeout: str | None = typer.Option(None, "--timeout", help="Stop after this long: 90s, 10m, 2h (exit 0)."),
     exit_on: str | None = typer.Option(None, "--exit-on", help="Exit 1 as soon as a finding has one of these causes: oom-killed,crashed-signal"),
+    recent: str = options.RECENT,
     context: str | None = options.CONTEXT,
     kubeconfig: str | None = options.KUBECONFIG,
     request_timeout: str | None = options.REQUEST_TIMEOUT,
@@ -122,6 +124,7 @@ def watch(
     if output not in ("table", "json"):
         raise UsageError(f"-o {output}: watch writes table (lines) or json (JSON Lines)")
     stop_after = _duration(timeout)
+    recent_window = options.parse_duration(recent, "--recent")
     wanted = {c.strip() for c in (exit_on or "").split(",") if c.strip()}
     unknown = wanted - CAUSES
     if unknown:
@@ -135,7 +138,7 @@ def watch(
     pod_params = {"labelSelector": selector} if selector else {}
     event_params = {"fieldSelector": "involvedObject.kind=Pod"}
 
-    tracker = Tracker()
+    tracker = Tracker(recent_window)
     pod_client = cl.Client(conn, timeout_s, debug=trace)
     for pod in pod_client.list(pods_path, pod_params):
         tracker.baseline(pod)

@@ -33,17 +33,17 @@ unknown pod, 3 when the cluster cannot be read.
 LOG_LINE_LIMIT = 1000
 
 
-def diagnose_snapshot(snap, pod_name: str | None, namespace: str | None):
+def diagnose_snapshot(snap, pod_name: str | None, namespace: str | None, recent=None):
     """Pick the pod from a file snapshot and diagnose it as of the snapshot's time."""
     from probectl.core.diagnose import diagnose, snapshot_time
     from probectl.core.select import find_pod
 
     pod = find_pod(snap.pods, pod_name, namespace)
-    return diagnose(pod, snap.events, snapshot_time(snap.pods, snap.events))
+    return diagnose(pod, snap.events, snapshot_time(snap.pods, snap.events), recent=recent)
 
 
 def diagnose_live(name: str, *, namespace: str | None, context: str | None, kubeconfig: str | None,
-                  timeout: str | None, logs: int, debug: bool = False) -> list:
+                  timeout: str | None, logs: int, debug: bool = False, recent=None) -> list:
     """GET the pod, LIST its events (and with --logs, one log request per troubled
     container). When no pod has that name, the pods of the workload of that name."""
     from datetime import datetime, timezone
@@ -83,7 +83,7 @@ def diagnose_live(name: str, *, namespace: str | None, context: str | None, kube
     grouped = by_pod(events)  # normalised once, not once per pod of a workload
     diagnoses = []
     for pod in pods:
-        d = diagnose(pod, for_pod_key(grouped, pod), now, events_note=events_note)
+        d = diagnose(pod, for_pod_key(grouped, pod), now, events_note=events_note, recent=recent)
         if notes:
             d = dataclasses.replace(d, warnings=tuple(notes) + d.warnings)
         if logs > 0:
@@ -141,22 +141,24 @@ def why(
     kubeconfig: str | None = options.KUBECONFIG,
     request_timeout: str | None = options.REQUEST_TIMEOUT,
     logs: int = typer.Option(0, "--logs", min=0, help="Show the last N log lines of each troubled container (its previous instance if it restarted)."),
+    recent: str = options.RECENT,
     output: options.Output = options.OUTPUT,
     no_color: bool = options.NO_COLOR,
     debug: bool = options.DEBUG,
 ) -> int:
+    recent_window = options.parse_duration(recent, "--recent")
     if filename:
         if logs:
             raise UsageError("--logs reads a live cluster; with -f there are no logs to read")
         from probectl.sources.files import load
 
-        diagnoses = [diagnose_snapshot(load(filename), pod, namespace)]
+        diagnoses = [diagnose_snapshot(load(filename), pod, namespace, recent_window)]
         live = False
     else:
         if not pod:
             raise UsageError("name a pod: probectl why POD [-n NAMESPACE] (or read kubectl output with -f FILE)")
         diagnoses = diagnose_live(pod, namespace=namespace, context=context, kubeconfig=kubeconfig,
-                                  timeout=request_timeout, logs=logs, debug=debug)
+                                  timeout=request_timeout, logs=logs, debug=debug, recent=recent_window)
         live = True
     show(diagnoses, output, no_color, live=live)
     return ExitStatus.OK if all(d.severity.value == "ok" for d in diagnoses) else ExitStatus.FINDINGS

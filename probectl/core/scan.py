@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from probectl.core import events as ev
-from probectl.core.diagnose import diagnose
+from probectl.core.diagnose import RECENT, diagnose
 from probectl.core.model import API_VERSION, Cause, Diagnosis, EventRecord, Severity, iso
-from probectl.core.objects import compact_pod, get, text
+from probectl.core.objects import compact_pod, get, human_duration, text
 
 # Events that can change a verdict. Lifecycle chatter (Scheduled, Pulling, Pulled,
 # Created, Started, SuccessfulCreate, ...) only tells how far back events reach, which
@@ -78,9 +78,13 @@ class EventIndex:
 
 @dataclass
 class ScanReport:
-    items: list[Diagnosis]
+    """What a scan found. `findings` are the pods with trouble now (severity above ok);
+    `history` the pods that restarted earlier and are fine now (kept only when they are to
+    be listed); `healthy` a sample of healthy pods (with --all). Counters cover every pod."""
+
+    findings: list[Diagnosis]
     examined: int
-    healthy: int
+    healthy_count: int
     by_cause: Counter
     by_severity: Counter
     scope: dict
@@ -89,25 +93,36 @@ class ScanReport:
     fail_on: str
     since: str | None
     events_seen: int = 0
+    history: list[Diagnosis] = field(default_factory=list)
+    healthy: list[Diagnosis] = field(default_factory=list)
+    history_count: int = 0
+    terminating_count: int = 0
+    outside_since: int = 0
+    include_history: bool = False
+    recent: str = "1h"
+    items: list[Diagnosis] = field(default_factory=list)  # every pod for -o json/yaml, when collected (not streamed)
 
     @property
     def failed(self) -> bool:
         threshold = FAIL_ON.get(self.fail_on)
         if threshold is None:
             return False
-        return any(d.severity.rank >= threshold.rank for d in self.items)
+        return any(d.severity.rank >= threshold.rank for d in self.findings)
 
     def summary(self) -> dict:
         return {
             "podsExamined": self.examined,
-            "podsWithFindings": sum(1 for d in self.items if d.severity is not Severity.OK),
-            "podsHealthy": self.healthy,
+            "podsWithFindings": len(self.findings),
+            "podsHealthy": self.healthy_count,
+            "podsRestartedEarlier": self.history_count,
+            "podsTerminating": self.terminating_count,
             "eventsRead": self.events_seen,
             "byCause": dict(sorted(self.by_cause.items(), key=lambda kv: (-kv[1], kv[0]))),
             "bySeverity": {s.value: self.by_severity.get(s.value, 0) for s in (Severity.CRITICAL, Severity.WARNING, Severity.OK)},
             "failOn": self.fail_on,
             "failed": self.failed,
             "since": self.since,
+            "recent": self.recent,
             "asOf": iso(self.as_of),
             "scope": self.scope,
             "warnings": list(self.warnings),
@@ -140,53 +155,101 @@ def recent(d: Diagnosis, cutoff: datetime) -> bool:
                 return True
         if t and not t.finished_at:
             return True
-    if d.cause in (Cause.EVICTED, Cause.DEADLINE_EXCEEDED):
+    if d.cause in (Cause.EVICTED, Cause.DEADLINE_EXCEEDED, Cause.TERMINATED):
         times = [c.last_termination.finished_at for c in d.containers if c.last_termination and c.last_termination.finished_at]
         times += [e.last for e in d.events if e.last]
         return not times or max(times) >= cutoff
     return False
 
 
-def scan(pods: Iterable[dict], index: EventIndex, now: datetime | None, *, include_healthy: bool = False,
-         fail_on: str = "critical", since: timedelta | None = None, since_text: str | None = None,
-         scope: dict | None = None, warnings: list[str] | None = None) -> ScanReport:
-    """Diagnose every pod against the indexed events; keep the troubled ones (all with
-    include_healthy). Pods are consumed one at a time."""
-    items: list[Diagnosis] = []
-    by_cause: Counter = Counter()
-    by_severity: Counter = Counter()
-    examined = healthy = 0
-    seen: set[str] = set()
-    cutoff = now - since if (now and since) else None
-    for pod in pods:
+def is_history(d: Diagnosis) -> bool:
+    """Healthy now, with a restart that is history (the contract's lastRestart)."""
+    return d.severity is Severity.OK and d.cause is Cause.HEALTHY and any(c.history for c in d.containers)
+
+
+class Scanner:
+    """Diagnose pods one at a time against the indexed events, keeping only counters, the
+    findings and what is to be listed: memory grows with the findings, not the cluster.
+
+    `add(pod)` returns the pod's Diagnosis when it belongs in a JSON/YAML report (a finding,
+    a pod that restarted earlier, or any pod with include_healthy), else None."""
+
+    KEEP_HEALTHY = 100  # healthy pods kept for the table (with --all); the rest are counted
+
+    def __init__(self, index: EventIndex, now: datetime | None, *, include_healthy: bool = False,
+                 include_history: bool = False, fail_on: str = "critical", since: timedelta | None = None,
+                 since_text: str | None = None, recent: timedelta | None = None, recent_text: str | None = None,
+                 scope: dict | None = None, warnings: list[str] | None = None, keep_items: bool = False,
+                 explain=None):
+        self.index, self.now = index, now
+        self.include_healthy, self.include_history = include_healthy, include_history
+        self.cutoff = now - since if (now and since) else None
+        self.recent = recent
+        self.explain = explain  # called with each finding; may return it enriched (crash lines from logs)
+        self.keep_items = keep_items
+        self.report = ScanReport([], 0, 0, Counter(), Counter(), scope or {}, list(warnings or []), now, fail_on,
+                                 since_text, include_history=include_history,
+                                 recent=recent_text or human_duration((recent or RECENT).total_seconds()))
+        self._seen: set[str] = set()
+
+    def add(self, pod) -> Diagnosis | None:
         if not isinstance(pod, dict):
-            continue
+            return None
+        r = self.report
         pod = compact_pod(pod)
         ident = text(pod, "metadata", "uid") or f"{text(pod, 'metadata', 'namespace')}/{text(pod, 'metadata', 'name')}"
-        if ident in seen:
-            continue
-        seen.add(ident)
-        events, earliest = index.for_pod(pod, cutoff)
-        if not include_healthy and not events and plainly_healthy(pod):
-            examined += 1
-            healthy += 1
-            by_severity[Severity.OK.value] += 1
-            continue
-        d = diagnose(pod, events, now, earliest_event=earliest)
-        if cutoff and d.severity is not Severity.OK and not recent(d, cutoff):
-            d = _as_history(d)
-        examined += 1
-        by_severity[d.severity.value] += 1
-        if d.severity is Severity.OK:
-            healthy += 1
-            if include_healthy:
-                items.append(d)
-            continue
-        by_cause[d.cause.value] += 1
-        items.append(d)
-    items.sort(key=lambda d: (-d.severity.rank, d.pod.namespace, d.pod.owner_kind, d.pod.owner_name, d.pod.name))
-    return ScanReport(items, examined, healthy, by_cause, by_severity, scope or {}, list(warnings or []), now,
-                      fail_on, since_text, index.seen)
+        if ident in self._seen:
+            return None
+        self._seen.add(ident)
+        events, earliest = self.index.for_pod(pod, self.cutoff)
+        r.examined += 1
+        if not self.include_healthy and not events and plainly_healthy(pod):
+            r.healthy_count += 1
+            r.by_severity[Severity.OK.value] += 1
+            return None
+        d = diagnose(pod, events, self.now, earliest_event=earliest, recent=self.recent)
+        if self.cutoff and d.severity is not Severity.OK and not recent(d, self.cutoff):
+            d = _outside_since(d)
+            r.outside_since += 1
+        if d.severity is not Severity.OK and self.explain is not None:
+            d = self.explain(d)
+        r.by_severity[d.severity.value] += 1
+        emit: Diagnosis | None = d
+        if d.severity is not Severity.OK:
+            r.by_cause[d.cause.value] += 1
+            r.findings.append(d)
+        elif is_history(d):
+            r.history_count += 1
+            r.healthy_count += 1
+            if self.include_history:
+                r.history.append(d)
+        else:
+            r.healthy_count += 1
+            if d.pod.deleting:
+                r.terminating_count += 1
+            if self.include_healthy:
+                if len(r.healthy) < self.KEEP_HEALTHY:
+                    r.healthy.append(d)
+            else:
+                emit = None
+        if emit is not None and self.keep_items:
+            r.items.append(emit)
+        return emit
+
+    def finish(self) -> ScanReport:
+        r = self.report
+        r.events_seen = self.index.seen
+        r.findings.sort(key=lambda d: (-d.severity.rank, d.pod.namespace, d.pod.owner_kind, d.pod.owner_name, d.pod.name))
+        return r
+
+
+def scan(pods: Iterable[dict], index: EventIndex, now: datetime | None, **options) -> ScanReport:
+    """Diagnose every pod against the indexed events (see Scanner); the report keeps every
+    listed pod in `items`, for -o json/yaml without streaming."""
+    scanner = Scanner(index, now, keep_items=True, **options)
+    for pod in pods:
+        scanner.add(pod)
+    return scanner.finish()
 
 
 def plainly_healthy(pod: dict) -> bool:
@@ -221,10 +284,13 @@ def plainly_healthy(pod: dict) -> bool:
         term = get(c, "state", "terminated")
         if not ((isinstance(term, dict) and term.get("exitCode") == 0) or c.get("ready") is True):
             return False
+    for cond in status.get("conditions") or []:
+        if isinstance(cond, dict) and cond.get("type") == "DisruptionTarget" and cond.get("status") == "True":
+            return False
     return not status.get("ephemeralContainerStatuses")
 
 
-def _as_history(d: Diagnosis) -> Diagnosis:
+def _outside_since(d: Diagnosis) -> Diagnosis:
     """Outside the --since window: reported as fine for this run, saying why."""
     import dataclasses
 
@@ -237,14 +303,14 @@ def _as_history(d: Diagnosis) -> Diagnosis:
 
 @dataclass(frozen=True)
 class Group:
-    """Pods of one owner failing the same way, read as one line."""
+    """Pods of one workload whose same container fails the same way, read as one line."""
 
     namespace: str
     owner: str  # "Deployment/web", or "" for a bare pod
     container: str
     cause: str
     severity: Severity
-    exit: str
+    exits: tuple[str, ...]  # the distinct last exits, e.g. ("137", "143")
     pods: tuple[Diagnosis, ...]
 
     @property
@@ -252,41 +318,68 @@ class Group:
         return len(self.pods)
 
     @property
+    def exit(self) -> str:
+        return ", ".join(self.exits)
+
+    def _containers(self):
+        for d in self.pods:
+            for c in d.containers:
+                if c.name == self.container or not self.container:
+                    yield c
+
+    @property
     def restarts(self) -> int:
-        return sum(c.restart_count for d in self.pods for c in d.containers if c.name == self.container or not self.container)
+        return sum(c.restart_count for c in self._containers())
 
     @property
     def probe_failures(self) -> int:
-        return sum(s.failures + s.errors for d in self.pods for c in d.containers if c.name == self.container
-                   for s in c.probes.values())
+        """Failed probe results in the events (errored ones, which count toward nothing, left out)."""
+        return sum(s.failures for c in self._containers() for s in c.probes.values())
 
     @property
     def last_terminated(self) -> datetime | None:
-        times = [c.last_termination.finished_at for d in self.pods for c in d.containers
-                 if c.name == self.container and c.last_termination and c.last_termination.finished_at]
+        times = [c.last_termination.finished_at for c in self._containers()
+                 if c.last_termination and c.last_termination.finished_at]
         return max(times) if times else None
 
     @property
     def example(self) -> Diagnosis:
-        return max(self.pods, key=lambda d: sum(c.restart_count for c in d.containers))
+        """The pod that shows the group best: one with a crash line, then the most restarts."""
+        def key(d: Diagnosis):
+            c = next((c for c in d.containers if c.name == d.culprit), None)
+            return (c is not None and c.crash is not None, sum(x.restart_count for x in d.containers))
+
+        return max(self.pods, key=key)
+
+    @property
+    def crash(self):
+        c = next((c for c in self.example.containers if c.name == self.example.culprit), None)
+        return c.crash if c else None
+
+
+def _exit_short(code: int) -> str:
+    from probectl.core.exitcodes import decode
+
+    info = decode(code)
+    return str(code) if info.signal is None else f"{code} {info.signal}"
 
 
 def group(items: list[Diagnosis]) -> list[Group]:
+    """One group per problem: namespace + owner workload + container + cause. A workload
+    whose pods die with 137 and 143 from the same startup probe is one group."""
     buckets: dict[tuple, list[Diagnosis]] = {}
     for d in items:
-        culprit = next((c for c in d.containers if c.name == d.culprit), None)
-        exit_text = ""
-        if culprit and culprit.last_termination:
-            from probectl.core.exitcodes import decode
-
-            exit_text = decode(culprit.last_termination.exit_code).short()
         owner = f"{d.pod.owner_kind}/{d.pod.owner_name}" if d.pod.owner_kind else ""
         # replicas group by owner; a bare pod, a Job's pod or a static pod stands alone
         alone = d.pod.owner_kind in ("", "Job", "Node")
-        key = (d.pod.namespace, owner, d.pod.name if alone else "", d.culprit or "", d.cause.value, exit_text, d.severity)
+        key = (d.pod.namespace, owner, d.pod.name if alone else "", d.culprit or "", d.cause.value)
         buckets.setdefault(key, []).append(d)
-    groups = [Group(ns, owner, cont, cause, sev, exit_text, tuple(ds))
-              for (ns, owner, _alone, cont, cause, exit_text, sev), ds in buckets.items()]
+    groups = []
+    for (ns, owner, _alone, cont, cause), ds in buckets.items():
+        codes = sorted({c.last_termination.exit_code for d in ds for c in d.containers
+                        if c.name == d.culprit and c.last_termination})
+        severity = max((d.severity for d in ds), key=lambda s: s.rank)
+        groups.append(Group(ns, owner, cont, cause, severity, tuple(_exit_short(x) for x in codes), tuple(ds)))
     groups.sort(key=lambda g: (-g.severity.rank, -g.count, g.namespace, g.owner, g.container))
     return groups
 

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from probectl.core import events as ev
 from probectl.core.diagnose import IMAGE_PULL, diagnose
-from probectl.core.model import Cause, Diagnosis, EventRecord, iso
+from probectl.core.model import Cause, Diagnosis, EventRecord, Severity, iso
 from probectl.core.objects import condition, containers, get, text
 
 EVENTS_PER_POD = 64  # decisive events kept per pod, newest last
 MAX_SEEN = 100_000  # report keys remembered (oldest forgotten first)
 MAX_PODS = 50_000  # pods whose events are kept
+MAX_INCIDENTS = 50_000  # open incidents remembered (oldest forgotten first)
+QUIET_AFTER = timedelta(minutes=10)  # running and ready this long after its last report: the incident is over
 CONFIG_WAITING = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
+
+# The stages of a restart incident. A line is written when an incident opens and when it
+# reaches a higher stage; repeats of a stage are counted into the next line.
+KILL, RESTART, CRASHLOOP = 2, 3, 4
 
 
 @dataclass(frozen=True)
@@ -35,12 +41,15 @@ class Finding:
     signal: str | None = None
     reason: str = ""
     message: str = ""
+    incident: str = ""  # the same id on every line about one incident
+    repeats: int = 0  # occurrences since the incident's previous line, not reported on their own
 
     def to_dict(self) -> dict:
         return {"apiVersion": "probectl/v1", "kind": "Finding", "time": iso(self.time), "namespace": self.namespace,
                 "pod": self.pod, "container": self.container or None, "event": self.kind, "cause": self.cause,
                 "exitCode": self.exit_code, "signal": self.signal, "reason": self.reason or None,
-                "message": self.message or None, "summary": self.summary}
+                "message": self.message or None, "summary": self.summary, "incident": self.incident,
+                "repeats": self.repeats}
 
 
 class _Seen:
@@ -66,15 +75,36 @@ class _Container:
     restarts: int
     waiting: str
     finished: str  # key of the newest termination seen
+    ready: bool = False
+    running: bool = False
+    thresholds: tuple[int, int, int] = (3, 3, 3)  # failureThreshold of liveness, readiness, startup
+
+
+@dataclass
+class _Incident:
+    id: str
+    stage: int
+    opened: datetime | None
+    last: datetime | None  # last activity (a line or a repeat)
+    repeats: int = 0
+    restarts: int = 0  # terminations seen in this incident
+
+
+_PROBE_KEY = {"liveness": "livenessProbe", "readiness": "readinessProbe", "startup": "startupProbe"}
 
 
 class Tracker:
-    def __init__(self) -> None:
+    def __init__(self, recent: timedelta | None = None) -> None:
         self.pods: dict[str, dict[str, _Container]] = {}
         self.pod_flags: dict[str, set[str]] = {}
+        self.names: dict[str, tuple[str, str]] = {}  # pod key -> (namespace, name)
+        self.deleting: set[str] = set()
         self.events: OrderedDict[str, deque] = OrderedDict()  # pod key -> its recent decisive events (bounded)
         self.event_counts: OrderedDict = OrderedDict()  # event uid -> (count seen, count reported), bounded
+        self.incidents: OrderedDict[tuple, _Incident] = OrderedDict()
         self.seen = _Seen()
+        self.recent = recent
+        self._serial = 0
 
     # ---------------------------------------------------------------- state
 
@@ -94,10 +124,16 @@ class Tracker:
         state = {}
         for ref in containers(pod):
             s = ref.status
+            thresholds = tuple(
+                t if isinstance(t := get(ref.spec, _PROBE_KEY[k], "failureThreshold"), int) and t > 0 else 3
+                for k in ("liveness", "readiness", "startup"))
             state[ref.name] = _Container(
                 restarts=s.get("restartCount") if isinstance(s.get("restartCount"), int) else 0,
                 waiting=text(s, "state", "waiting", "reason"),
                 finished=self._termination_key(s),
+                ready=s.get("ready") is True,
+                running=isinstance(get(s, "state", "running"), dict),
+                thresholds=thresholds,  # type: ignore[arg-type]
             )
         flags = set()
         if text(pod, "status", "reason") == "Evicted":
@@ -107,16 +143,37 @@ class Tracker:
             flags.add("unschedulable")
         return state, flags
 
-    def baseline(self, pod: dict) -> None:
-        """A pod as it was when watching began: nothing to report about it yet."""
+    def _remember(self, pod: dict) -> str:
         key = self._key(pod)
         self.pods[key], self.pod_flags[key] = self._snapshot(pod)
+        self.names[key] = (text(pod, "metadata", "namespace") or "default", text(pod, "metadata", "name"))
+        if get(pod, "metadata", "deletionTimestamp") is not None:
+            self.deleting.add(key)
+        return key
+
+    def baseline(self, pod: dict) -> None:
+        """A pod as it was when watching began: nothing to report about it yet. Trouble it is
+        already in counts as an incident already reported (a crash loop stays quiet)."""
+        key = self._remember(pod)
+        for cname, c in self.pods[key].items():
+            if c.waiting == "CrashLoopBackOff":
+                self._incident((key, cname, "restart"), CRASHLOOP, None)
+            elif c.waiting in IMAGE_PULL or c.waiting in CONFIG_WAITING:
+                self._incident((key, cname, "waiting"), 1, None)
+        for flag in self.pod_flags[key]:
+            self.seen.add((key, flag))
 
     def forget(self, pod: dict) -> None:
-        key = self._key(pod)
+        self._drop(self._key(pod))
+
+    def _drop(self, key: str) -> None:
         self.pods.pop(key, None)
         self.pod_flags.pop(key, None)
         self.events.pop(key, None)
+        self.names.pop(key, None)
+        self.deleting.discard(key)
+        for k in [k for k in self.incidents if k[0] == key]:
+            del self.incidents[k]
 
     def resync(self, pods: list[dict], now: datetime | None) -> list[Finding]:
         """After a relist (410 Gone): report what changed while the watch was down."""
@@ -126,39 +183,83 @@ class Tracker:
             alive.add(self._key(pod))
             found += self.pod_update(pod, now)
         for key in [k for k in self.pods if k not in alive]:
-            self.pods.pop(key, None)
-            self.pod_flags.pop(key, None)
-            self.events.pop(key, None)
+            self._drop(key)
         return found
+
+    # ---------------------------------------------------------------- incidents
+
+    def _incident(self, ikey: tuple, stage: int, now: datetime | None) -> tuple[_Incident, bool]:
+        """The incident for `ikey` at `stage`: (incident, whether to write a line now)."""
+        inc = self.incidents.get(ikey)
+        if inc is None:
+            self._serial += 1
+            pod_key, cname, track = ikey
+            inc = _Incident(f"{pod_key[:8]}-{cname or 'pod'}-{track}-{self._serial}", stage, now, now)
+            self.incidents[ikey] = inc
+            if len(self.incidents) > MAX_INCIDENTS:
+                self.incidents.popitem(last=False)
+            return inc, now is not None
+        self.incidents.move_to_end(ikey)
+        inc.last = now or inc.last
+        if stage > inc.stage:
+            inc.stage = stage
+            return inc, True
+        inc.repeats += 1
+        return inc, False
+
+    def _line(self, inc: _Incident, finding: Finding) -> Finding:
+        repeats, inc.repeats = inc.repeats, 0
+        if repeats:
+            finding = Finding(**{**finding.__dict__, "repeats": repeats,
+                                 "summary": finding.summary + f" ({repeats} more since the last report)"})
+        return Finding(**{**finding.__dict__, "incident": inc.id})
+
+    def _close_quiet(self, key: str, cname: str, c: _Container, now: datetime | None) -> None:
+        """A container running and ready again for QUIET_AFTER since its last report: its
+        incidents are over, the next failure opens a new one."""
+        if not (c.running and c.ready) or now is None:
+            return
+        for track in ("restart", "readiness", "waiting"):
+            inc = self.incidents.get((key, cname, track))
+            if inc is not None and (inc.last is None or now - inc.last >= QUIET_AFTER):
+                del self.incidents[(key, cname, track)]
 
     # ---------------------------------------------------------------- updates
 
-    def _diagnose(self, pod: dict, now: datetime | None) -> Diagnosis:
-        return diagnose(pod, list(self.events.get(self._key(pod), ())), now)
+    def _diagnose(self, pod: dict) -> Diagnosis:
+        # judged as of the pod's own newest timestamp: a change just seen is current news,
+        # whatever the skew between this machine's clock and the cluster's
+        return diagnose(pod, list(self.events.get(self._key(pod), ())), None, recent=self.recent)
 
     def pod_update(self, pod: dict, now: datetime | None) -> list[Finding]:
         if not isinstance(pod, dict):
             return []
         key = self._key(pod)
-        ns, name = text(pod, "metadata", "namespace") or "default", text(pod, "metadata", "name")
         before, before_flags = self.pods.get(key, {}), self.pod_flags.get(key, set())
-        after, flags = self._snapshot(pod)
-        self.pods[key], self.pod_flags[key] = after, flags
+        key = self._remember(pod)
+        after, flags = self.pods[key], self.pod_flags[key]
+        ns, name = self.names[key]
+        if key in self.deleting:
+            return []  # a deletion (rollout, scale-down): containers stopping now are not failures
         found: list[Finding] = []
         d: Diagnosis | None = None
 
         def diag() -> Diagnosis:
             nonlocal d
             if d is None:
-                d = self._diagnose(pod, now)
+                d = self._diagnose(pod)
             return d
 
         for flag, kind in (("evicted", "eviction"), ("unschedulable", "unschedulable")):
             if flag in flags and flag not in before_flags and self.seen.add((key, flag)):
-                found.append(Finding(now, ns, name, "", kind, diag().cause.value, diag().summary,
-                                     message=text(pod, "status", "message")))
+                inc, _ = self._incident((key, "", kind), 1, now)
+                found.append(self._line(inc, Finding(now, ns, name, "", kind, diag().cause.value, diag().summary,
+                                                     message=text(pod, "status", "message"))))
+        if "evicted" in flags:
+            return found  # its containers' placeholder terminations are the eviction, said once
         for cname, c in after.items():
             old = before.get(cname)
+            self._close_quiet(key, cname, c, now)
             new_end = bool(c.finished) and (old is None or old.finished != c.finished)
             new_wait = bool(c.waiting) and (old is None or old.waiting != c.waiting)
             if not (new_end or new_wait):
@@ -166,17 +267,43 @@ class Tracker:
             cd = next((x for x in diag().containers if x.name == cname), None)
             if cd is None:
                 continue
-            if new_end and self.seen.add((key, cname, c.finished)):
-                t = cd.last_termination
-                found.append(Finding(t.finished_at if t and t.finished_at else now, ns, name, cname, "termination",
-                                     cd.cause.value, cd.summary, t.exit_code if t else None, t.signal if t else None,
-                                     t.reason if t else "", t.message if t else ""))
-            if new_wait:
-                kind = ("crashloop" if c.waiting == "CrashLoopBackOff" else "image-pull" if c.waiting in IMAGE_PULL
-                        else "config-error" if c.waiting in CONFIG_WAITING else "")
-                if kind and self.seen.add((key, cname, "waiting", c.waiting, c.restarts)):
-                    found.append(Finding(now, ns, name, cname, kind, cd.cause.value, cd.summary, reason=c.waiting,
-                                         message=cd.state_message))
+            ended = new_end and self.seen.add((key, cname, c.finished))
+            t = cd.last_termination
+            explained = cd.last_restart if (cd.history and cd.last_restart) else None
+            trouble = cd.type != "ephemeral" and (cd.severity is not Severity.OK or explained is not None)
+            ikey = (key, cname, "restart")
+            stage = RESTART if ended and trouble else 0
+            if new_wait and c.waiting == "CrashLoopBackOff":
+                inc = self.incidents.get(ikey)
+                seen_restarts = (inc.restarts if inc else 0) + (1 if stage else 0)
+                if seen_restarts >= 2 or c.restarts >= 3:
+                    stage = CRASHLOOP  # it crashed again after a restart: a loop, not a single failure
+            if stage:
+                prior = self.incidents.get(ikey)
+                if stage == RESTART and prior is not None and prior.stage == KILL:
+                    prior.stage = RESTART  # the restart the kill announced: said already
+                    inc, report = prior, False
+                    prior.repeats += 1
+                else:
+                    inc, report = self._incident(ikey, stage, now)
+                if ended:
+                    inc.restarts += 1
+                if report:
+                    cause = explained.cause if explained else cd.cause
+                    summary = explained.summary if explained else cd.summary
+                    kind = "termination"
+                    if stage == CRASHLOOP:
+                        kind, summary = "crashloop", f"Crash-looping after {c.restarts} restarts: {summary}"
+                    found.append(self._line(inc, Finding(
+                        (t.finished_at if t and t.finished_at and stage == RESTART else now), ns, name, cname, kind,
+                        cause.value, summary, t.exit_code if t else None, t.signal if t else None,
+                        (t.reason if t else "") if stage == RESTART else c.waiting, t.message if t else "")))
+            if new_wait and (c.waiting in IMAGE_PULL or c.waiting in CONFIG_WAITING):
+                kind = "image-pull" if c.waiting in IMAGE_PULL else "config-error"
+                inc, report = self._incident((key, cname, "waiting"), 1, now)
+                if report:
+                    found.append(self._line(inc, Finding(now, ns, name, cname, kind, cd.cause.value, cd.summary,
+                                                         reason=c.waiting, message=cd.state_message)))
         return found
 
     def baseline_event(self, raw: dict) -> None:
@@ -204,18 +331,34 @@ class Tracker:
             self.event_counts.popitem(last=False)
         if e.count <= last or not report:
             return []  # seen already (a reconnect or relist hands it out again), or the baseline
+        if key in self.deleting:
+            return []  # probes fail and containers stop while a pod is deleted: not findings
+        pod_key = key if key in self.pods else next((k for k, v in self.names.items() if v == (e.namespace, e.name)), key)
+        cname = e.container or ev.named_container(e) or ""
         kill = ev.probe_kill(e)
+        when = e.last or e.first or now
         if kill:
+            inc, report_now = self._incident((pod_key, cname, "restart"), KILL, when)
+            if not report_now:
+                return []
             cause = Cause.LIVENESS_PROBE_FAILED if kill == "liveness" else Cause.STARTUP_PROBE_FAILED
-            return [self._event_finding(e, "kill", cause.value, f"The kubelet is restarting container {e.container or '?'}: "
-                                        f"its {kill} probe failed.")]
+            fails = sum(x.count for x in self.events.get(key, ()) if ev.probe_failed(x, kill) and (x.container or "") == cname)
+            after = f" after {fails} {kill} probe failure{'s' if fails != 1 else ''}" if fails else ""
+            return [self._line(inc, self._event_finding(
+                e, "kill", cause.value, f"The kubelet is restarting container {cname or '?'}{after}: its {kill} probe failed."))]
         result = ev.probe_result(e)
-        if result and (reported == 0 or e.count >= 2 * reported):  # the first failure, then when the streak doubles
-            self.event_counts[uid] = (max(last, e.count), e.count)
-            kind_cause = {"liveness": Cause.LIVENESS_PROBE_FAILED, "readiness": Cause.READINESS_PROBE_FAILED,
-                          "startup": Cause.STARTUP_PROBE_FAILED}[result[0]]
-            return [self._event_finding(e, "probe-failure", kind_cause.value,
-                                        f"{result[0].capitalize()} probe {result[1]} x{e.count}: {e.message}")]
+        if result and result[0] == "readiness":
+            c = self.pods.get(pod_key, {}).get(cname)
+            threshold = c.thresholds[1] if c else 3
+            if e.count < threshold:
+                return []  # below failureThreshold the container is still ready
+            inc, report_now = self._incident((pod_key, cname, "readiness"), 1, when)
+            if not report_now:
+                return []
+            verb = "errored (cannot run)" if result[1] == "errored" else "failed"
+            return [self._line(inc, self._event_finding(
+                e, "probe-failure", Cause.READINESS_PROBE_FAILED.value,
+                f"Container {cname or '?'} gets no traffic: readiness probe {verb} x{e.count}: {e.message}"))]
         return []
 
     @staticmethod

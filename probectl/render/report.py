@@ -157,6 +157,11 @@ def render(d: Diagnosis, style: Style, *, live: bool = False) -> str:
     section("Next steps", [("$" if x.startswith(("kubectl", "probectl")) else bullet, x) for x in d.next_steps])
     others = [c for c in d.containers if c.name != d.culprit and c.severity is not Severity.OK]
     section("Also", [(bullet, f"{c.summary} [{c.cause.value}]") for c in others])
+    past = [c for c in d.containers if c.history and c.last_restart]
+    section("Last restart (history: fine since)", [
+        (bullet, line) for c in past for line in
+        [f"{c.name}: {c.last_restart.summary} [{c.last_restart.cause.value}, confidence {c.last_restart.confidence.value}]"]
+        + [f"  {e}" for e in c.last_restart.evidence]])
     section("Warnings", [("!", w) for w in d.warnings], "bold yellow")
     title = Text()
     title.append("Verdict: ")
