@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 from probectl import __version__
 from probectl.core.lint import RULES, LintReport
 from probectl.core.model import Severity
+from probectl.render.ci import gh_data, gh_prop, repo_path, uri, xml_text
 from probectl.render.console import Style, box_for, to_text
 from probectl.render.safe import clean
-from probectl.render.scan import _gh_data, _gh_prop, _xml
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -58,11 +56,6 @@ def render_table(report: LintReport, style: Style) -> str:
     return to_text(parts, style)
 
 
-def _uri(path: str) -> str:
-    rel = os.path.relpath(path) if os.path.isabs(path) else path
-    return rel.replace(os.sep, "/")
-
-
 def sarif_doc(report: LintReport) -> tuple[dict, int]:
     """SARIF 2.1.0 for code scanning. Only findings with a file location go in (GitHub
     rejects a whole file when any result lacks one); returns the document and how many
@@ -76,7 +69,7 @@ def sarif_doc(report: LintReport) -> tuple[dict, int]:
             "ruleId": f.rule,
             "level": "error" if f.severity is Severity.CRITICAL else "warning",
             "message": {"text": f"{f.object}" + (f" container {f.container}" if f.container else "") + f": {f.message} Fix: {f.fix}"},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(f.file)}, "region": {"startLine": max(1, f.line)}}}],
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri(f.file)}, "region": {"startLine": max(1, f.line)}}}],
         })
     rules = [{"id": r.id, "name": r.name, "shortDescription": {"text": r.name.replace("-", " ")},
               "fullDescription": {"text": r.summary},
@@ -95,10 +88,10 @@ def render_github(report: LintReport) -> str:
         kind = "error" if f.severity is Severity.CRITICAL else "warning"
         props = []
         if f.file and f.file != "<stdin>":
-            props += [f"file={_gh_prop(_uri(f.file))}", f"line={max(1, f.line)}"]
-        props.append(f"title={_gh_prop(f'{f.rule} {RULES[f.rule].name}: {f.object}')}")
+            props += [f"file={gh_prop(repo_path(f.file))}", f"line={max(1, f.line)}"]
+        props.append(f"title={gh_prop(f'{f.rule} {RULES[f.rule].name}: {f.object}')}")
         msg = (f"container {f.container}: " if f.container else "") + f"{f.message} Fix: {f.fix}"
-        lines.append(f"::{kind} {','.join(props)}::{_gh_data(msg)}")
+        lines.append(f"::{kind} {','.join(props)}::{gh_data(msg)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -113,12 +106,12 @@ def render_junit(report: LintReport) -> str:
            f'<testsuites name="probectl lint" tests="{total}" failures="{total}" errors="0" time="0">']
     for suite in sorted(suites):
         cases = suites[suite]
-        out.append(f'  <testsuite name="{_xml(suite)}" tests="{len(cases)}" failures="{len(cases)}" errors="0" skipped="0" time="0">')
+        out.append(f'  <testsuite name="{xml_text(suite)}" tests="{len(cases)}" failures="{len(cases)}" errors="0" skipped="0" time="0">')
         for name in sorted(cases):
-            out.append(f'    <testcase classname="{_xml(suite)}" name="{_xml(name)}" time="0">')
+            out.append(f'    <testcase classname="{xml_text(suite)}" name="{xml_text(name)}" time="0">')
             for f in cases[name]:
-                out.append(f'      <failure type="{f.rule}" message="{_xml(f"{f.rule} {RULES[f.rule].name}: {f.message}")}">'
-                           f"{_xml(f'container {f.container}: ' if f.container else '')}{_xml(f.message)}\nFix: {_xml(f.fix)}</failure>")
+                out.append(f'      <failure type="{f.rule}" message="{xml_text(f"{f.rule} {RULES[f.rule].name}: {f.message}")}">'
+                           f"{xml_text(f'container {f.container}: ' if f.container else '')}{xml_text(f.message)}\nFix: {xml_text(f.fix)}</failure>")
             out.append("    </testcase>")
         out.append("  </testsuite>")
     out.append("</testsuites>")
