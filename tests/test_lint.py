@@ -202,7 +202,9 @@ def test_cli_on_helm_output_with_lines(cli, manifest):
     assert doc["kind"] == "LintReport" and doc["summary"]["objects"] == 1
     rules = {i["rule"]: i for i in doc["items"]}
     assert set(rules) == {"PL004", "PL006"}
-    assert rules["PL006"]["line"] == 2 and rules["PL006"]["file"] == str(manifest)
+    # the offending field, not the document start (line 2): `port: metrics` and `failureThreshold: 1`
+    assert (rules["PL006"]["line"], rules["PL006"]["column"]) == (17, 53) and rules["PL006"]["file"] == str(manifest)
+    assert (rules["PL004"]["line"], rules["PL004"]["column"]) == (17, 69)
 
 
 def test_stdin_disable_and_fail_on(cli, manifest, monkeypatch):
@@ -240,7 +242,7 @@ def test_sarif_has_locations_only(cli, manifest, tmp_path):
 
 def test_github_and_junit(cli, manifest):
     gh = cli("lint", "-f", str(manifest), "-o", "github")[1]
-    assert gh.startswith("::error file=") and ",line=2," in gh
+    assert gh.startswith("::error file=") and ",line=17,col=69," in gh and ",line=17,col=53," in gh
     junit = cli("lint", "-f", str(manifest), "-o", "junit")[1]
     schema = etree.XMLSchema(etree.parse(str(ROOT / "tests" / "data" / "junit.xsd")))
     schema.assertValid(etree.fromstring(junit.encode()))

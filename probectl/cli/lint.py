@@ -114,12 +114,12 @@ def _from_files(paths, namespace, off, fail_on):
 
     located = load(paths)
     if namespace:
-        located = [x for x in located if (x[0].get("metadata") or {}).get("namespace") in (namespace, None)]
-    events = [o for o, _, _ in located if o.get("kind") == "Event"]
-    pods = [o for o, _, _ in located if o.get("kind") == "Pod" and isinstance(o.get("status"), dict) and o["status"]]
+        located = [x for x in located if (x.obj.get("metadata") or {}).get("namespace") in (namespace, None)]
+    events = [x.obj for x in located if x.obj.get("kind") == "Event"]
+    pods = [x.obj for x in located if x.obj.get("kind") == "Pod" and isinstance(x.obj.get("status"), dict) and x.obj["status"]]
     report = core.run(located, pods, events, snapshot_time(pods, events), disabled=off, fail_on=fail_on)
     if not report.objects and not pods:
-        kinds = sorted({str(o.get("kind")) for o, _, _ in located})
+        kinds = sorted({str(x.obj.get("kind")) for x in located})
         report.warnings.append(f"no workloads in the input (found {', '.join(kinds) or 'nothing'}); "
                                "probectl lint reads Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs and Pods")
     return report
@@ -144,13 +144,13 @@ def _from_cluster(namespace, all_namespaces, off, fail_on, context, kubeconfig, 
                 refs = dicts(obj, "metadata", "ownerReferences")
                 if any(r.get("controller") for r in refs):
                     continue  # a Deployment's ReplicaSet, a CronJob's Job: linted through their owner
-                objects.append((dict(obj, kind=kind), "", 0))
+                objects.append(core.Located(dict(obj, kind=kind)))
         except cl.Forbidden as e:
             warnings.append(f"{plural} skipped: {e.message}")
         except cl.NotFound:
             warnings.append(f"{plural}: the server does not serve {base}")
     pods = list(cl.list_pods(client, ns))
-    objects += [(dict(p, kind="Pod"), "", 0) for p in pods if not any(r.get("controller") for r in dicts(p, "metadata", "ownerReferences"))]
+    objects += [core.Located(dict(p, kind="Pod")) for p in pods if not any(r.get("controller") for r in dicts(p, "metadata", "ownerReferences"))]
     try:
         events = list(cl.list_pod_events(client, ns))
     except cl.Forbidden as e:

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from probectl import __version__
-from probectl.core.lint import RULES, LintReport
+from probectl.core.lint import RULES, LintFinding, LintReport
 from probectl.core.model import Severity
 from probectl.render.ci import gh_data, gh_prop, repo_path, uri, xml_text
 from probectl.render.console import Style, box_for, to_text
 from probectl.render.safe import clean
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+STDIN = "<stdin>"
+
+
+def where(f: LintFinding) -> str:
+    """FILE:LINE:COL for a finding read from a file (`<stdin>` for standard input; column 1
+    when only the line is known), else namespace/Kind/name (observed on the cluster)."""
+    if f.file:
+        return f"{f.file}:{max(1, f.line)}:{max(1, f.column)}"
+    return f"{f.namespace}/{f.object}" if f.namespace else f.object
 
 
 def render_rules(style: Style) -> str:
@@ -39,7 +48,7 @@ def render_table(report: LintReport, style: Style) -> str:
         for f in report.findings:
             where = f"{f.namespace}/{f.object}" if f.namespace else f.object
             if f.file:
-                where += f"\n{f.file}:{f.line}"
+                where += f"\n{f.file}:{max(1, f.line)}:{max(1, f.column)}"
             if f.pods:
                 where += f"\n{f.pods} pod{'s' if f.pods != 1 else ''}"
             text = Text(clean(f.message, oneline=True))
@@ -56,20 +65,27 @@ def render_table(report: LintReport, style: Style) -> str:
     return to_text(parts, style)
 
 
+def _region(f: LintFinding) -> dict:
+    region = {"startLine": max(1, f.line)}
+    if f.column:
+        region["startColumn"] = f.column
+    return region
+
+
 def sarif_doc(report: LintReport) -> tuple[dict, int]:
     """SARIF 2.1.0 for code scanning. Only findings with a file location go in (GitHub
     rejects a whole file when any result lacks one); returns the document and how many
     findings were left out."""
     results, left_out = [], 0
     for f in report.findings:
-        if not f.file or f.file == "<stdin>":
+        if not f.file or f.file == STDIN:
             left_out += 1
             continue
         results.append({
             "ruleId": f.rule,
             "level": "error" if f.severity is Severity.CRITICAL else "warning",
             "message": {"text": f"{f.object}" + (f" container {f.container}" if f.container else "") + f": {f.message} Fix: {f.fix}"},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri(f.file)}, "region": {"startLine": max(1, f.line)}}}],
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri(f.file)}, "region": _region(f)}}],
         })
     rules = [{"id": r.id, "name": r.name, "shortDescription": {"text": r.name.replace("-", " ")},
               "fullDescription": {"text": r.summary},
@@ -87,8 +103,10 @@ def render_github(report: LintReport) -> str:
     for f in report.findings:
         kind = "error" if f.severity is Severity.CRITICAL else "warning"
         props = []
-        if f.file and f.file != "<stdin>":
+        if f.file and f.file != STDIN:
             props += [f"file={gh_prop(repo_path(f.file))}", f"line={max(1, f.line)}"]
+            if f.column:
+                props.append(f"col={f.column}")
         props.append(f"title={gh_prop(f'{f.rule} {RULES[f.rule].name}: {f.object}')}")
         msg = (f"container {f.container}: " if f.container else "") + f"{f.message} Fix: {f.fix}"
         lines.append(f"::{kind} {','.join(props)}::{gh_data(msg)}")
@@ -110,8 +128,10 @@ def render_junit(report: LintReport) -> str:
         for name in sorted(cases):
             out.append(f'    <testcase classname="{xml_text(suite)}" name="{xml_text(name)}" time="0">')
             for f in cases[name]:
+                at = f"{where(f)}: " if f.file else ""
                 out.append(f'      <failure type="{f.rule}" message="{xml_text(f"{f.rule} {RULES[f.rule].name}: {f.message}")}">'
-                           f"{xml_text(f'container {f.container}: ' if f.container else '')}{xml_text(f.message)}\nFix: {xml_text(f.fix)}</failure>")
+                           f"{xml_text(at)}{xml_text(f'container {f.container}: ' if f.container else '')}{xml_text(f.message)}"
+                           f"\nFix: {xml_text(f.fix)}</failure>")
             out.append("    </testcase>")
         out.append("  </testsuite>")
     out.append("</testsuites>")
