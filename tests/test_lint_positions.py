@@ -1,6 +1,6 @@
 """`probectl lint` points at the offending field: exact lines and columns through
 multi-document YAML, Helm `---` + `# Source:` output, `kind: List` items and JSON; the
-same position in SARIF, GitHub and JUnit."""
+linter-format default output; the same position in SARIF, GitHub and JUnit."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ import pytest
 from lxml import etree
 
 from probectl.core import lint as core
+from probectl.core.model import Severity
+from probectl.render import lint as render
+from probectl.render.console import Style
 from probectl.sources import files, manifests
 from tests.conftest import ROOT
 
@@ -222,6 +225,67 @@ def test_aliases_still_refused():
 
     with pytest.raises(InputError, match="aliases"):
         list(files.yaml_documents_with_positions("a: &x [1]\nb: *x\n", "x"))
+
+
+# ------------------------------------------------------------------ the default output
+
+
+def test_default_output_is_one_linter_line_per_finding(cli, chart):
+    status, out, _ = cli("lint", "-f", str(chart))
+    assert status == 1
+    lines = out.splitlines()
+    heads = [line for line in lines if not line.startswith(" ")]
+    summary = heads.pop()
+    want = expected(CHART)
+    assert len(heads) == len(want)
+    pattern = re.compile(rf"^{re.escape(str(chart))}:(\d+):(\d+): (critical|warning) (PL\d\d\d) [a-z0-9-]+: .+$")
+    seen = set()
+    for head, fix in zip(heads, [line for line in lines if line.startswith("  fix: ")], strict=True):
+        m = pattern.match(head)
+        assert m, head
+        seen.add((m.group(4), int(m.group(1)), int(m.group(2))))
+        assert fix.startswith("  fix: ")
+    assert seen == {(r, ln, col) for r, _, _, ln, col in want}
+    assert summary == f"4 workloads linted, 0 pods observed: {len(want)} findings (6 critical, 10 warnings)."
+    assert "\x1b" not in out  # NO_COLOR (the cli fixture sets it)
+    # file order: lines ascend
+    numbers = [int(pattern.match(h).group(1)) for h in heads]
+    assert numbers == sorted(numbers)
+
+
+def test_text_format_colour_only_when_asked_and_neutralised():
+    bad = "web\x1b]8;;https://evil\x07\u202e"
+    f = core.LintFinding("PL004", Severity.CRITICAL, "Deployment", "shop", bad, "api\x1b[2J", "msg\x9b31m", "fix\r\nme",
+                         file="k8s/a\x1b.yaml", line=3, column=5)
+    o = core.LintFinding("PL104", Severity.CRITICAL, "Deployment", "shop", bad, "api", "OOM", "raise it", pods=3)
+    report = core.LintReport([f, o], objects=1, pods_observed=3, fail_on="critical", warnings=["w\x1b"])
+    plain = render.render_text(report, Style(color=False))
+    assert "\x1b" not in plain and "\x9b" not in plain and "\u202e" not in plain and "\x07" not in plain
+    assert plain.splitlines()[0].startswith("k8s/a^[.yaml:3:5: critical PL004 liveness-failure-threshold-1: msg\\x9b31m (")
+    assert "  fix: fix me" in plain
+    assert "shop/Deployment/web^[]8;;https://evil^G<U+202E>: critical PL104 oom-killed: OOM (container api, 3 pods)" in plain
+    assert plain.splitlines()[-2] == "! w^["
+    assert plain.splitlines()[-1] == "1 workload linted, 3 pods observed: 2 findings (2 critical)."
+    coloured = render.render_text(report, Style(color=True))
+    assert "\x1b[1;31mcritical\x1b[0m" in coloured
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
+
+
+def test_no_findings_summary():
+    report = core.LintReport([], objects=2, pods_observed=0, fail_on="critical")
+    assert render.render_text(report, Style()) == "2 workloads linted, 0 pods observed: no findings.\n"
+
+
+def test_table_still_available(cli, chart):
+    status, out, _ = cli("lint", "-f", str(chart), "-o", "table")
+    assert status == 1 and "Findings" in out and ":26:13" in out
+
+
+def test_output_file_shows_text_on_the_terminal(cli, chart, tmp_path):
+    target = tmp_path / "out.sarif"
+    status, out, _ = cli("lint", "-f", str(chart), "-o", "sarif", "--output-file", str(target))
+    assert json.loads(target.read_text())["version"] == "2.1.0"
+    assert f"{chart}:26:13: critical PL004" in out
 
 
 # ------------------------------------------------------------------ CI formats carry the same position

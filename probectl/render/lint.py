@@ -1,4 +1,5 @@
-"""`probectl lint` output: table, SARIF (code scanning), GitHub annotations, JUnit."""
+"""`probectl lint` output: linter lines (the default), table, SARIF (code scanning), GitHub
+annotations, JUnit."""
 
 from __future__ import annotations
 
@@ -12,6 +13,16 @@ from probectl.render.safe import clean
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 STDIN = "<stdin>"
 
+_SGR = {Severity.CRITICAL: "1;31", Severity.WARNING: "1;33", "bold": "1", "dim": "2", "green": "32"}
+
+
+def _paint(text: str, key, style: Style) -> str:
+    return f"\x1b[{_SGR[key]}m{text}\x1b[0m" if style.color else text
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
 
 def where(f: LintFinding) -> str:
     """FILE:LINE:COL for a finding read from a file (`<stdin>` for standard input; column 1
@@ -19,6 +30,40 @@ def where(f: LintFinding) -> str:
     if f.file:
         return f"{f.file}:{max(1, f.line)}:{max(1, f.column)}"
     return f"{f.namespace}/{f.object}" if f.namespace else f.object
+
+
+def render_text(report: LintReport, style: Style) -> str:
+    """One line per finding as compilers and linters write them, the fix indented under it,
+    a summary line last:
+
+        k8s/web.yaml:17:11: critical PL004 liveness-failure-threshold-1: livenessProbe.failureThreshold is 1. (shop/Deployment/web, container api)
+          fix: Set livenessProbe.failureThreshold: 3.
+
+    Findings from files come in file and line order, then the observed ones. Every piece of
+    text that came from a manifest or the cluster is neutralised (render/safe.clean)."""
+    from_files = sorted((f for f in report.findings if f.file), key=lambda f: (f.file, f.line, f.column, f.rule))
+    observed = [f for f in report.findings if not f.file]
+    lines = []
+    for f in from_files + observed:
+        context = [f"{f.namespace}/{f.object}" if f.namespace else f.object] if f.file else []
+        if f.container:
+            context.append(f"container {f.container}")
+        if f.pods:
+            context.append(_plural(f.pods, "pod"))
+        head = (f"{_paint(clean(where(f), oneline=True), 'bold', style)}: {_paint(f.severity.value, f.severity, style)} "
+                f"{_paint(f.rule, 'bold', style)} {RULES[f.rule].name}: {clean(f.message, oneline=True)}")
+        if context:
+            head += " (" + clean(", ".join(context), oneline=True) + ")"
+        lines += [head, "  " + _paint("fix: " + clean(f.fix, oneline=True), "green", style)]
+    for w in report.warnings:
+        lines.append(_paint("! " + clean(w, oneline=True), Severity.WARNING, style))
+    counts = {sev: sum(1 for f in report.findings if f.severity is sev) for sev in (Severity.CRITICAL, Severity.WARNING)}
+    found = (f"{_plural(len(report.findings), 'finding')} ("
+             + ", ".join(f"{n} {sev.value}" if sev is Severity.CRITICAL else _plural(n, sev.value)
+                         for sev, n in counts.items() if n) + ")") if report.findings else "no findings"
+    lines.append(_paint(f"{_plural(report.objects, 'workload')} linted, {_plural(report.pods_observed, 'pod')} observed: "
+                        f"{found}.", "bold", style))
+    return "\n".join(lines) + "\n"
 
 
 def render_rules(style: Style) -> str:
