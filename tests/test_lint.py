@@ -222,6 +222,10 @@ def test_rules_listing(cli):
     assert status == 0
     for r in core.RULES:
         assert r in out
+    words = " ".join(out.split())
+    assert words.count("Not reported: ") == len(core.RULES)
+    assert "No memory limit, whether or not a memory request is set" in words
+    assert "in Jobs and CronJobs" in words and "below 30s" in words and "declares no ports at all" in words
 
 
 def test_sarif_has_locations_only(cli, manifest, tmp_path):

@@ -27,43 +27,67 @@ class Rule:
     severity: Severity
     kind: str  # static | observed
     summary: str
+    exceptions: str  # where the rule does not apply, as the code below decides it
 
 
 RULES = {r.id: r for r in (
     Rule("PL001", "liveness-equals-readiness", Severity.WARNING, "static",
          "The liveness probe is identical to the readiness probe: a container that is only busy or waiting on a "
-         "dependency gets restarted instead of taken out of rotation."),
+         "dependency gets restarted instead of taken out of rotation.",
+         "when the two probes differ in anything, thresholds and timing included (the same endpoint with more "
+         "failures tolerated by liveness is the shape to aim for)."),
     Rule("PL002", "liveness-without-readiness", Severity.WARNING, "static",
          "A liveness probe without a readiness probe: traffic reaches the container before it is ready, and a "
-         "struggling container is restarted rather than drained."),
+         "struggling container is restarted rather than drained.",
+         "in Jobs and CronJobs (nothing routes traffic to them), in init containers other than sidecars (a sidecar "
+         "is an init container with restartPolicy: Always), or when there is no liveness probe either."),
     Rule("PL003", "liveness-initial-delay", Severity.WARNING, "static",
          "A long initialDelaySeconds on the liveness probe stands in for a startupProbe: every restart waits it out, "
-         "and a start-up slower than the delay is killed."),
+         "and a start-up slower than the delay is killed.",
+         "for an initialDelaySeconds below 30s, or when the container has a startupProbe."),
     Rule("PL004", "liveness-failure-threshold-1", Severity.CRITICAL, "static",
-         "livenessProbe.failureThreshold is 1: one slow or dropped check restarts the container."),
+         "livenessProbe.failureThreshold is 1: one slow or dropped check restarts the container.",
+         "for a failureThreshold of 2 or more (unset means 3), or on readiness and startup probes."),
     Rule("PL005", "timeout-not-below-period", Severity.WARNING, "static",
          "timeoutSeconds is not below periodSeconds: checks overlap and a slow endpoint is probed again before the "
-         "last check has ended."),
+         "last check has ended.",
+         "when timeoutSeconds is below periodSeconds, unset values counting as the API's defaults (timeoutSeconds 1, "
+         "periodSeconds 10). Liveness, readiness and startup probes are all judged."),
     Rule("PL006", "probe-port-not-declared", Severity.CRITICAL, "static",
          "The probe's port is not one the container declares: a named port that does not exist makes every check fail "
-         "(\"port X not found\"); a number that is not declared is often a typo."),
+         "(\"port X not found\"); a number that is not declared is often a typo (reported as a warning).",
+         "for exec probes; for a numeric port when the container declares no ports at all (declaring them is "
+         "optional: there is nothing to compare with); for a named port this container declares (other containers' "
+         "ports do not count, as for the kubelet). The protocol of the declared port is not judged."),
     Rule("PL007", "no-memory-limit", Severity.WARNING, "static",
-         "No memory limit or request: the container can take the node's memory, the scheduler cannot account for it, "
-         "and under pressure it is among the first evicted."),
+         "No memory limit, whether or not a memory request is set: the container can grow until the node runs short, "
+         "and it is OOM-killed or evicted along with its neighbours. With no request either, the scheduler cannot "
+         "account for it at all.",
+         "when resources.limits.memory is set. CPU settings, and a mistyped key such as `mem:`, do not count as a "
+         "memory limit; a default from a namespace's LimitRange is not visible in a manifest."),
     Rule("PL008", "grace-shorter-than-prestop", Severity.CRITICAL, "static",
          "terminationGracePeriodSeconds is not longer than the preStop sleep: the container is SIGKILLed before it even "
-         "gets SIGTERM."),
+         "gets SIGTERM.",
+         "when the preStop hook is not a sleep probectl can read (the sleep action, or an exec command running "
+         "`sleep N` in whole seconds), e.g. an httpGet hook. An unset terminationGracePeriodSeconds counts as 30s."),
     Rule("PL101", "startup-budget-too-short", Severity.CRITICAL, "observed",
          "Containers were killed by a startup or liveness probe while still starting: the start-up budget "
-         "(initialDelaySeconds + periodSeconds x failureThreshold) is shorter than the real start-up time."),
+         "(initialDelaySeconds + periodSeconds x failureThreshold) is shorter than the real start-up time.",
+         "for a liveness kill later than the budget plus one period (the container had started), or a liveness kill "
+         "in a container with a startupProbe."),
     Rule("PL102", "probe-timeout-too-tight", Severity.WARNING, "observed",
          "The probe keeps timing out while the container recovers on its own: timeoutSeconds is tighter than the "
-         "endpoint's real response time under load."),
+         "endpoint's real response time under load.",
+         "for fewer than two timeouts, for failures that are not timeouts (refused connections, error statuses), "
+         "or when the container did not recover (not ready again, or restarted). Startup probes are not judged."),
     Rule("PL103", "grace-period-too-short", Severity.WARNING, "observed",
          "A container asked to stop was SIGKILLed (exit 137) when the grace period ran out: shutdown takes longer than "
-         "terminationGracePeriodSeconds."),
+         "terminationGracePeriodSeconds.",
+         "for an exit 137 with no stop request before it (an OOM kill, a kill from inside the container), or a "
+         "container the runtime lost (ContainerStatusUnknown)."),
     Rule("PL104", "oom-killed", Severity.CRITICAL, "observed",
-         "Containers were OOM-killed at their memory limit."),
+         "Containers were OOM-killed at their memory limit.",
+         "for an exit 137 without the OOMKilled reason."),
 )}
 
 

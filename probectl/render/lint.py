@@ -66,15 +66,21 @@ def render_text(report: LintReport, style: Style) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_rules(style: Style) -> str:
-    from rich.table import Table
+def render_rules(style: Style, width: int | None = None) -> str:
+    """Every rule: id, name, severity, what it is judged from, what it catches and where it
+    does not apply, wrapped at the terminal's width."""
+    import textwrap
 
-    table = Table(box=box_for(style), title="probectl lint rules", title_justify="left")
-    for col in ("Rule", "Name", "Severity", "Judged from", "What it catches"):
-        table.add_column(col, overflow="fold", no_wrap=col in ("Rule", "Severity"))
+    width = max(60, width or style.width)
+    body = textwrap.TextWrapper(width=width, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False)
+    out = []
     for r in RULES.values():
-        table.add_row(r.id, r.name, r.severity.value, "the manifest" if r.kind == "static" else "what the cluster did", r.summary)
-    return to_text([table], style)
+        judged = "judged from the manifest" if r.kind == "static" else "judged from what the cluster did"
+        out.append(f"{_paint(r.id, 'bold', style)} {r.name}  {_paint(r.severity.value, r.severity, style)}, {judged}")
+        out += body.wrap(r.summary)
+        out += body.wrap("Not reported: " + r.exceptions)
+        out.append("")
+    return "\n".join(out)
 
 
 def render_table(report: LintReport, style: Style) -> str:
