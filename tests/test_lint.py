@@ -281,3 +281,11 @@ def test_live_lint_lists_workloads_pods_and_events(cli, tmp_path, monkeypatch):
     rules = {i["rule"] for i in json.loads(out)["items"]}
     assert {"PL004", "PL104"} <= rules
     assert len(responses.calls) == 8
+
+
+def test_readme_rule_table_matches_the_rules():
+    readme = (ROOT / "README.md").read_text()
+    for r in core.RULES.values():
+        row = next((line for line in readme.splitlines() if line.startswith(f"| {r.id} |")), "")
+        assert f"`{r.name}`" in row and r.summary in row, r.id
+        assert r.exceptions[0].upper() + r.exceptions[1:] in row, f"{r.id}: README's 'not reported' differs from the code"
