@@ -202,7 +202,9 @@ def test_cli_on_helm_output_with_lines(cli, manifest):
     assert doc["kind"] == "LintReport" and doc["summary"]["objects"] == 1
     rules = {i["rule"]: i for i in doc["items"]}
     assert set(rules) == {"PL004", "PL006"}
-    assert rules["PL006"]["line"] == 2 and rules["PL006"]["file"] == str(manifest)
+    # the offending field, not the document start (line 2): `port: metrics` and `failureThreshold: 1`
+    assert (rules["PL006"]["line"], rules["PL006"]["column"]) == (17, 53) and rules["PL006"]["file"] == str(manifest)
+    assert (rules["PL004"]["line"], rules["PL004"]["column"]) == (17, 69)
 
 
 def test_stdin_disable_and_fail_on(cli, manifest, monkeypatch):
@@ -220,6 +222,10 @@ def test_rules_listing(cli):
     assert status == 0
     for r in core.RULES:
         assert r in out
+    words = " ".join(out.split())
+    assert words.count("Not reported: ") == len(core.RULES)
+    assert "No memory limit, whether or not a memory request is set" in words
+    assert "in Jobs and CronJobs" in words and "below 30s" in words and "declares no ports at all" in words
 
 
 def test_sarif_has_locations_only(cli, manifest, tmp_path):
@@ -240,7 +246,7 @@ def test_sarif_has_locations_only(cli, manifest, tmp_path):
 
 def test_github_and_junit(cli, manifest):
     gh = cli("lint", "-f", str(manifest), "-o", "github")[1]
-    assert gh.startswith("::error file=") and ",line=2," in gh
+    assert gh.startswith("::error file=") and ",line=17,col=69," in gh and ",line=17,col=53," in gh
     junit = cli("lint", "-f", str(manifest), "-o", "junit")[1]
     schema = etree.XMLSchema(etree.parse(str(ROOT / "tests" / "data" / "junit.xsd")))
     schema.assertValid(etree.fromstring(junit.encode()))
@@ -275,3 +281,11 @@ def test_live_lint_lists_workloads_pods_and_events(cli, tmp_path, monkeypatch):
     rules = {i["rule"] for i in json.loads(out)["items"]}
     assert {"PL004", "PL104"} <= rules
     assert len(responses.calls) == 8
+
+
+def test_readme_rule_table_matches_the_rules():
+    readme = (ROOT / "README.md").read_text()
+    for r in core.RULES.values():
+        row = next((line for line in readme.splitlines() if line.startswith(f"| {r.id} |")), "")
+        assert f"`{r.name}`" in row and r.summary in row, r.id
+        assert r.exceptions[0].upper() + r.exceptions[1:] in row, f"{r.id}: README's 'not reported' differs from the code"

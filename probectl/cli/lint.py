@@ -26,6 +26,7 @@ errors or bad files, 3 when the cluster cannot be read.
 
 
 class LintOutput(str, Enum):
+    text = "text"
     table = "table"
     json = "json"
     yaml = "yaml"
@@ -51,8 +52,11 @@ def lint(
     all_namespaces: bool = typer.Option(False, "-A", "--all-namespaces", help="Lint every namespace (live)."),
     rules: bool = typer.Option(False, "--rules", help="List the rules and exit."),
     disable: list[str] | None = typer.Option(None, "--disable", help="Rule ids to skip (repeatable or comma-separated): PL003,PL007."),
-    output: LintOutput = typer.Option(LintOutput.table, "-o", "--output", case_sensitive=False, help="Output format."),
-    output_file: str | None = options.OUTPUT_FILE,
+    output: LintOutput = typer.Option(
+        LintOutput.text, "-o", "--output", case_sensitive=False,
+        help="Output format; text: one FILE:LINE:COL: line per finding, as linters write them."),
+    output_file: str | None = typer.Option(
+        None, "--output-file", help="Write the -o format to this file; the terminal shows the text lines."),
     fail_on: options.FailOn = options.FAIL_ON,
     context: str | None = options.CONTEXT,
     kubeconfig: str | None = options.KUBECONFIG,
@@ -74,7 +78,7 @@ def lint(
         report = _from_files(filename, namespace, off, fail_on.value)
     else:
         report = _from_cluster(namespace, all_namespaces, off, fail_on.value, context, kubeconfig, request_timeout, debug)
-    text, note = _render(report, output, no_color)
+    text, note = _render(report, output, no_color or bool(output_file))  # no colour codes in a file
     if note:
         report.warnings.append(note)
         sys.stderr.write(f"probectl: warning: {note}\n")
@@ -82,8 +86,8 @@ def lint(
         from probectl.cli.scan import _write
 
         _write(output_file, text)
-        if output is not LintOutput.table:
-            options.emit(_render(report, LintOutput.table, no_color)[0])
+        if output not in (LintOutput.text, LintOutput.table):
+            options.emit(_render(report, LintOutput.text, no_color)[0])
     else:
         options.emit(text)
     return ExitStatus.FINDINGS if report.failed else ExitStatus.OK
@@ -93,12 +97,14 @@ def _render(report, output: LintOutput, no_color: bool) -> tuple[str, str]:
     from probectl.render import lint as render
     from probectl.render.data import dump
 
+    if output is LintOutput.text:
+        return render.render_text(report, options.style(no_color)), ""
     if output is LintOutput.table:
         return render.render_table(report, options.style(no_color)), ""
     if output is LintOutput.sarif:
         doc, left_out = render.sarif_doc(report)
         note = (f"{left_out} finding(s) without a file location left out of the SARIF (code scanning rejects them): "
-                "see -o table or -o json") if left_out else ""
+                "see -o text or -o json") if left_out else ""
         return dump(doc, "json"), note
     if output is LintOutput.github:
         return render.render_github(report), ""
@@ -114,12 +120,12 @@ def _from_files(paths, namespace, off, fail_on):
 
     located = load(paths)
     if namespace:
-        located = [x for x in located if (x[0].get("metadata") or {}).get("namespace") in (namespace, None)]
-    events = [o for o, _, _ in located if o.get("kind") == "Event"]
-    pods = [o for o, _, _ in located if o.get("kind") == "Pod" and isinstance(o.get("status"), dict) and o["status"]]
+        located = [x for x in located if (x.obj.get("metadata") or {}).get("namespace") in (namespace, None)]
+    events = [x.obj for x in located if x.obj.get("kind") == "Event"]
+    pods = [x.obj for x in located if x.obj.get("kind") == "Pod" and isinstance(x.obj.get("status"), dict) and x.obj["status"]]
     report = core.run(located, pods, events, snapshot_time(pods, events), disabled=off, fail_on=fail_on)
     if not report.objects and not pods:
-        kinds = sorted({str(o.get("kind")) for o, _, _ in located})
+        kinds = sorted({str(x.obj.get("kind")) for x in located})
         report.warnings.append(f"no workloads in the input (found {', '.join(kinds) or 'nothing'}); "
                                "probectl lint reads Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs and Pods")
     return report
@@ -144,13 +150,13 @@ def _from_cluster(namespace, all_namespaces, off, fail_on, context, kubeconfig, 
                 refs = dicts(obj, "metadata", "ownerReferences")
                 if any(r.get("controller") for r in refs):
                     continue  # a Deployment's ReplicaSet, a CronJob's Job: linted through their owner
-                objects.append((dict(obj, kind=kind), "", 0))
+                objects.append(core.Located(dict(obj, kind=kind)))
         except cl.Forbidden as e:
             warnings.append(f"{plural} skipped: {e.message}")
         except cl.NotFound:
             warnings.append(f"{plural}: the server does not serve {base}")
     pods = list(cl.list_pods(client, ns))
-    objects += [(dict(p, kind="Pod"), "", 0) for p in pods if not any(r.get("controller") for r in dicts(p, "metadata", "ownerReferences"))]
+    objects += [core.Located(dict(p, kind="Pod")) for p in pods if not any(r.get("controller") for r in dicts(p, "metadata", "ownerReferences"))]
     try:
         events = list(cl.list_pod_events(client, ns))
     except cl.Forbidden as e:

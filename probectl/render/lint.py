@@ -1,28 +1,86 @@
-"""`probectl lint` output: table, SARIF (code scanning), GitHub annotations, JUnit."""
+"""`probectl lint` output: linter lines (the default), table, SARIF (code scanning), GitHub
+annotations, JUnit."""
 
 from __future__ import annotations
 
-import os
-
 from probectl import __version__
-from probectl.core.lint import RULES, LintReport
+from probectl.core.lint import RULES, LintFinding, LintReport
 from probectl.core.model import Severity
+from probectl.render.ci import gh_data, gh_prop, repo_path, uri, xml_text
 from probectl.render.console import Style, box_for, to_text
 from probectl.render.safe import clean
-from probectl.render.scan import _gh_data, _gh_prop, _xml
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+STDIN = "<stdin>"
+
+_SGR = {Severity.CRITICAL: "1;31", Severity.WARNING: "1;33", "bold": "1", "dim": "2", "green": "32"}
 
 
-def render_rules(style: Style) -> str:
-    from rich.table import Table
+def _paint(text: str, key, style: Style) -> str:
+    return f"\x1b[{_SGR[key]}m{text}\x1b[0m" if style.color else text
 
-    table = Table(box=box_for(style), title="probectl lint rules", title_justify="left")
-    for col in ("Rule", "Name", "Severity", "Judged from", "What it catches"):
-        table.add_column(col, overflow="fold", no_wrap=col in ("Rule", "Severity"))
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def where(f: LintFinding) -> str:
+    """FILE:LINE:COL for a finding read from a file (`<stdin>` for standard input; column 1
+    when only the line is known), else namespace/Kind/name (observed on the cluster)."""
+    if f.file:
+        return f"{f.file}:{max(1, f.line)}:{max(1, f.column)}"
+    return f"{f.namespace}/{f.object}" if f.namespace else f.object
+
+
+def render_text(report: LintReport, style: Style) -> str:
+    """One line per finding as compilers and linters write them, the fix indented under it,
+    a summary line last:
+
+        k8s/web.yaml:17:11: critical PL004 liveness-failure-threshold-1: livenessProbe.failureThreshold is 1. (shop/Deployment/web, container api)
+          fix: Set livenessProbe.failureThreshold: 3.
+
+    Findings from files come in file and line order, then the observed ones. Every piece of
+    text that came from a manifest or the cluster is neutralised (render/safe.clean)."""
+    from_files = sorted((f for f in report.findings if f.file), key=lambda f: (f.file, f.line, f.column, f.rule))
+    observed = [f for f in report.findings if not f.file]
+    lines = []
+    for f in from_files + observed:
+        context = [f"{f.namespace}/{f.object}" if f.namespace else f.object] if f.file else []
+        if f.container:
+            context.append(f"container {f.container}")
+        if f.pods:
+            context.append(_plural(f.pods, "pod"))
+        head = (f"{_paint(clean(where(f), oneline=True), 'bold', style)}: {_paint(f.severity.value, f.severity, style)} "
+                f"{_paint(f.rule, 'bold', style)} {RULES[f.rule].name}: {clean(f.message, oneline=True)}")
+        if context:
+            head += " (" + clean(", ".join(context), oneline=True) + ")"
+        lines += [head, "  " + _paint("fix: " + clean(f.fix, oneline=True), "green", style)]
+    for w in report.warnings:
+        lines.append(_paint("! " + clean(w, oneline=True), Severity.WARNING, style))
+    counts = {sev: sum(1 for f in report.findings if f.severity is sev) for sev in (Severity.CRITICAL, Severity.WARNING)}
+    found = (f"{_plural(len(report.findings), 'finding')} ("
+             + ", ".join(f"{n} {sev.value}" if sev is Severity.CRITICAL else _plural(n, sev.value)
+                         for sev, n in counts.items() if n) + ")") if report.findings else "no findings"
+    lines.append(_paint(f"{_plural(report.objects, 'workload')} linted, {_plural(report.pods_observed, 'pod')} observed: "
+                        f"{found}.", "bold", style))
+    return "\n".join(lines) + "\n"
+
+
+def render_rules(style: Style, width: int | None = None) -> str:
+    """Every rule: id, name, severity, what it is judged from, what it catches and where it
+    does not apply, wrapped at the terminal's width."""
+    import textwrap
+
+    width = max(60, width or style.width)
+    body = textwrap.TextWrapper(width=width, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False)
+    out = []
     for r in RULES.values():
-        table.add_row(r.id, r.name, r.severity.value, "the manifest" if r.kind == "static" else "what the cluster did", r.summary)
-    return to_text([table], style)
+        judged = "judged from the manifest" if r.kind == "static" else "judged from what the cluster did"
+        out.append(f"{_paint(r.id, 'bold', style)} {r.name}  {_paint(r.severity.value, r.severity, style)}, {judged}")
+        out += body.wrap(r.summary)
+        out += body.wrap("Not reported: " + r.exceptions)
+        out.append("")
+    return "\n".join(out)
 
 
 def render_table(report: LintReport, style: Style) -> str:
@@ -41,7 +99,7 @@ def render_table(report: LintReport, style: Style) -> str:
         for f in report.findings:
             where = f"{f.namespace}/{f.object}" if f.namespace else f.object
             if f.file:
-                where += f"\n{f.file}:{f.line}"
+                where += f"\n{f.file}:{max(1, f.line)}:{max(1, f.column)}"
             if f.pods:
                 where += f"\n{f.pods} pod{'s' if f.pods != 1 else ''}"
             text = Text(clean(f.message, oneline=True))
@@ -58,9 +116,11 @@ def render_table(report: LintReport, style: Style) -> str:
     return to_text(parts, style)
 
 
-def _uri(path: str) -> str:
-    rel = os.path.relpath(path) if os.path.isabs(path) else path
-    return rel.replace(os.sep, "/")
+def _region(f: LintFinding) -> dict:
+    region = {"startLine": max(1, f.line)}
+    if f.column:
+        region["startColumn"] = f.column
+    return region
 
 
 def sarif_doc(report: LintReport) -> tuple[dict, int]:
@@ -69,14 +129,14 @@ def sarif_doc(report: LintReport) -> tuple[dict, int]:
     findings were left out."""
     results, left_out = [], 0
     for f in report.findings:
-        if not f.file or f.file == "<stdin>":
+        if not f.file or f.file == STDIN:
             left_out += 1
             continue
         results.append({
             "ruleId": f.rule,
             "level": "error" if f.severity is Severity.CRITICAL else "warning",
             "message": {"text": f"{f.object}" + (f" container {f.container}" if f.container else "") + f": {f.message} Fix: {f.fix}"},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(f.file)}, "region": {"startLine": max(1, f.line)}}}],
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri(f.file)}, "region": _region(f)}}],
         })
     rules = [{"id": r.id, "name": r.name, "shortDescription": {"text": r.name.replace("-", " ")},
               "fullDescription": {"text": r.summary},
@@ -94,11 +154,13 @@ def render_github(report: LintReport) -> str:
     for f in report.findings:
         kind = "error" if f.severity is Severity.CRITICAL else "warning"
         props = []
-        if f.file and f.file != "<stdin>":
-            props += [f"file={_gh_prop(_uri(f.file))}", f"line={max(1, f.line)}"]
-        props.append(f"title={_gh_prop(f'{f.rule} {RULES[f.rule].name}: {f.object}')}")
+        if f.file and f.file != STDIN:
+            props += [f"file={gh_prop(repo_path(f.file))}", f"line={max(1, f.line)}"]
+            if f.column:
+                props.append(f"col={f.column}")
+        props.append(f"title={gh_prop(f'{f.rule} {RULES[f.rule].name}: {f.object}')}")
         msg = (f"container {f.container}: " if f.container else "") + f"{f.message} Fix: {f.fix}"
-        lines.append(f"::{kind} {','.join(props)}::{_gh_data(msg)}")
+        lines.append(f"::{kind} {','.join(props)}::{gh_data(msg)}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -113,12 +175,14 @@ def render_junit(report: LintReport) -> str:
            f'<testsuites name="probectl lint" tests="{total}" failures="{total}" errors="0" time="0">']
     for suite in sorted(suites):
         cases = suites[suite]
-        out.append(f'  <testsuite name="{_xml(suite)}" tests="{len(cases)}" failures="{len(cases)}" errors="0" skipped="0" time="0">')
+        out.append(f'  <testsuite name="{xml_text(suite)}" tests="{len(cases)}" failures="{len(cases)}" errors="0" skipped="0" time="0">')
         for name in sorted(cases):
-            out.append(f'    <testcase classname="{_xml(suite)}" name="{_xml(name)}" time="0">')
+            out.append(f'    <testcase classname="{xml_text(suite)}" name="{xml_text(name)}" time="0">')
             for f in cases[name]:
-                out.append(f'      <failure type="{f.rule}" message="{_xml(f"{f.rule} {RULES[f.rule].name}: {f.message}")}">'
-                           f"{_xml(f'container {f.container}: ' if f.container else '')}{_xml(f.message)}\nFix: {_xml(f.fix)}</failure>")
+                at = f"{where(f)}: " if f.file else ""
+                out.append(f'      <failure type="{f.rule}" message="{xml_text(f"{f.rule} {RULES[f.rule].name}: {f.message}")}">'
+                           f"{xml_text(at)}{xml_text(f'container {f.container}: ' if f.container else '')}{xml_text(f.message)}"
+                           f"\nFix: {xml_text(f.fix)}</failure>")
             out.append("    </testcase>")
         out.append("  </testsuite>")
     out.append("</testsuites>")

@@ -11,6 +11,9 @@ from datetime import datetime
 from probectl.core.model import Severity
 from probectl.core.objects import human_duration
 from probectl.core.scan import Group, ScanReport, group
+from probectl.render.ci import gh_data as _gh_data
+from probectl.render.ci import gh_prop as _gh_prop
+from probectl.render.ci import xml_text as _xml
 from probectl.render.console import Style, to_text
 from probectl.render.safe import clean, truncate
 
@@ -275,13 +278,6 @@ def _md_groups(groups: list[Group], first: str, report: ScanReport) -> list[str]
 # --------------------------------------------------------------------------- JUnit
 
 
-def _xml(s: str) -> str:
-    """Text for XML 1.0: control characters made visible (XML forbids them), & < > " escaped."""
-    from xml.sax.saxutils import escape
-
-    return escape(clean(s), {'"': "&quot;"})
-
-
 def render_junit(report: ScanReport) -> str:
     """A testsuite per namespace, a testcase per pod, a failure per finding. Pods that
     restarted earlier and are fine now are left out (listed as passing with --include-history)."""
@@ -325,14 +321,6 @@ def render_junit(report: ScanReport) -> str:
 
 
 # --------------------------------------------------------------------------- GitHub
-
-
-def _gh_data(s: str) -> str:
-    return clean(s, oneline=True).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _gh_prop(s: str) -> str:
-    return _gh_data(s).replace(":", "%3A").replace(",", "%2C")
 
 
 def render_github(report: ScanReport) -> str:

@@ -193,8 +193,18 @@ def _yaml_documents(data: str, where: str):
 
 
 def yaml_documents(text: str, where: str):
-    """YAML documents with the line each starts on. kubectl never writes aliases:
-    refusing them stops alias bombs."""
+    """YAML documents with the line each starts on."""
+    for doc, node in _yaml_nodes(text, where):
+        yield doc, (node.start_mark.line + 1 if node is not None else 1)
+
+
+def yaml_documents_with_positions(text: str, where: str):
+    """YAML documents, each with `positions(node)`: where every key and item starts."""
+    for doc, node in _yaml_nodes(text, where):
+        yield doc, (positions(node) if node is not None else {})
+
+
+def _loader_class():
     import yaml
 
     class _NoAliasLoader(yaml.SafeLoader):
@@ -204,12 +214,20 @@ def yaml_documents(text: str, where: str):
                 raise yaml.composer.ComposerError(None, None, "YAML aliases are not accepted", event.start_mark)
             return super().compose_node(parent, index)
 
+    return _NoAliasLoader
+
+
+def _yaml_nodes(text: str, where: str):
+    """(document, composed node) for each YAML document. kubectl never writes aliases:
+    refusing them stops alias bombs."""
+    import yaml
+
     loader = None
     try:
-        loader = _NoAliasLoader(text)  # the reader already refuses some characters here
+        loader = _loader_class()(text)  # the reader already refuses some characters here
         while loader.check_node():
             node = loader.get_node()
-            yield loader.construct_document(node), (node.start_mark.line + 1 if node is not None else 1)
+            yield loader.construct_document(node), node
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -218,3 +236,55 @@ def yaml_documents(text: str, where: str):
     finally:
         if loader is not None:
             loader.dispose()
+
+
+# --------------------------------------------------------------------------- positions
+
+Position = tuple[int, int]  # (line, column), both from 1
+JSON_POSITIONS_MAX = 1024 * 1024  # larger JSON: findings point at the document start
+
+
+def positions(node) -> dict[tuple, Position]:
+    """Where each part of a composed YAML document starts: a path tuple such as
+    ('spec', 'template', 'spec', 'containers', 0, 'livenessProbe', 'failureThreshold')
+    -> (line, column) of that key (of the item, for a list index); () is the document.
+    A key given twice counts where it was last given, as its value does."""
+    import yaml
+
+    def at(n) -> Position:
+        return n.start_mark.line + 1, n.start_mark.column + 1
+
+    out: dict[tuple, Position] = {(): at(node)}
+    stack = [((), node)]
+    while stack:
+        path, n = stack.pop()
+        if isinstance(n, yaml.MappingNode):
+            last = {k.value: (k, v) for k, v in n.value if isinstance(k, yaml.ScalarNode)}
+            for key, (k, v) in last.items():
+                out[(*path, key)] = at(k)
+                if not isinstance(v, yaml.ScalarNode):
+                    stack.append(((*path, key), v))
+        elif isinstance(n, yaml.SequenceNode):
+            for i, v in enumerate(n.value):
+                out[(*path, i)] = at(v)
+                if not isinstance(v, yaml.ScalarNode):
+                    stack.append(((*path, i), v))
+    return out
+
+
+def json_positions(text: str) -> dict[tuple, Position]:
+    """`positions` for one JSON document, read as the YAML it also is; {} when it is larger
+    than JSON_POSITIONS_MAX or does not compose as YAML (the caller keeps the values it
+    parsed as JSON either way). Valid JSON holds no aliases, so libyaml may compose it.
+    A raw TAB can only be whitespace in valid JSON, which YAML refuses in places: it
+    becomes a space (same line and column)."""
+    if len(text) > JSON_POSITIONS_MAX:
+        return {}
+    import yaml
+
+    loader_class = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+    try:
+        node = yaml.compose(text.replace("\t", " "), Loader=loader_class)
+    except (yaml.YAMLError, ValueError, RecursionError):
+        return {}
+    return positions(node) if node is not None else {}
