@@ -8,9 +8,9 @@ code suggests; when the deciding evidence is missing, the confidence says so.
 
 Current versus history: a container's trouble is *current* when it is not running and
 ready now, or its last termination ended within the recent window (1 hour by default), or
-it restarts repeatedly (REPEATED restarts or more per window, on average over the pod's
-life). Otherwise the restart is history: the container is `healthy` and `lastRestart`
-keeps the explanation.
+it restarts repeatedly (REPEATED restarts or more in all, and on average one or more per
+window over the pod's life). Otherwise the restart is history: the container is `healthy`
+and `lastRestart` keeps the explanation.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from probectl.core.objects import human_duration
 
 EVENT_TTL = timedelta(hours=1)  # kube-apiserver --event-ttl default
 RECENT = timedelta(hours=1)  # default --recent: a termination older than this (and fine since) is history
-REPEATED = 3  # restarts per recent window, on average over the pod's life: a flapping container is current
+REPEATED = 3  # at least this many restarts, and one or more per recent window on average: flapping, current
 BACKOFF_RESET = timedelta(minutes=10)  # the kubelet forgets the back-off after 10 min of running
 MESSAGE_LIMIT = 300
 
@@ -732,14 +732,15 @@ class _Judge:
         return now - ended <= self.ctx.recent
 
     def flapping(self) -> bool:
-        """REPEATED or more restarts per recent window, on average over the pod's life."""
+        """Restarting repeatedly: REPEATED restarts or more in all, and on average at least one
+        per recent window over the pod's life (60 a day is flapping; 4 in a month is not)."""
         if self.restarts < REPEATED:
             return False
         now, born = self.ctx.now, self.ctx.pod_started
         if now is None or born is None:
             return False
         life = max((now - born).total_seconds(), self.ctx.recent.total_seconds())
-        return self.restarts * self.ctx.recent.total_seconds() / life >= REPEATED
+        return self.restarts * self.ctx.recent.total_seconds() / life >= 1
 
     # -- the decision
     def decide(self, state, reason, message, ready, started_at, status):
