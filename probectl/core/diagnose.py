@@ -576,6 +576,10 @@ def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx, note
 
     j = _Judge(ref, ctx, cevents, probes, last, restarts, limit)
     cause, confidence, summary, evidence = j.decide(state, state_reason, state_message, ready, started_at, status)
+    crash = _crash_line(last, log)
+    if crash is not None:
+        cause, confidence, evidence, more_steps = _with_crash(cause, confidence, evidence, crash, limit)
+        j.extra_steps += more_steps
     severity = SEVERITY[cause]
     if cause is Cause.COMPLETED and will and ref.type == "container":
         severity = Severity.WARNING
@@ -625,15 +629,58 @@ def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx, note
     if ref.type == "init" and severity is not Severity.OK and ctx.pod.phase == "Pending":
         evidence.append("the pod's other containers cannot start until this init container succeeds")
     notes += j.notes
-    steps = j.next_steps(cause) if not history else []
+    steps = (j.next_steps(cause) + j.extra_steps) if not history else []
     return ContainerDiagnosis(
         name=ref.name, type=ref.type, image=ob.text(spec, "image") or ob.text(status, "image"),
         cause=cause, confidence=confidence, severity=severity, summary=summary, ready=ready, grace_exceeded=j.grace_exceeded,
         restart_count=restarts, state=state, state_reason=state_reason, state_message=state_message,
         started_at=started_at, last_termination=last, will_restart=will, restart_explanation=why_restart,
         probes=probes, memory_limit=limit, evidence=tuple(dict.fromkeys(evidence)), next_steps=tuple(steps),
-        last_restart=last_restart, history=history,
+        last_restart=last_restart, history=history, crash=crash,
     )
+
+
+def _crash_line(t: Termination | None, log: tuple[str, str] | None):
+    """The line that says why the process died: from the termination message first (with
+    FallbackToLogsOnError it is the log's tail), else from the log the caller read."""
+    from probectl.core import crash as cr
+
+    if t is not None and t.message and t.reason != PLACEHOLDER:
+        found = cr.find(t.message, "termination-message")
+        if found is not None:
+            return found
+    if log:
+        return cr.find(log[0], log[1])
+    return None
+
+
+_FROM = {"termination-message": "termination message", "previous-logs": "previous instance's log", "logs": "log"}
+# What a crash line adds to a verdict: (kind, cause it explains) -> (evidence, next step)
+_HEAP = {
+    "java-out-of-memory": ("the JVM ran out of heap: its -Xmx / -XX:MaxRAMPercentage, not (only) the container's limit",
+                           "raise the JVM heap (-Xmx or -XX:MaxRAMPercentage) within the container's limit, or find the leak"),
+    "node-out-of-memory": ("V8 reached its heap limit (--max-old-space-size), not (only) the container's limit",
+                           "raise --max-old-space-size (NODE_OPTIONS) within the container's limit, or find the leak"),
+    "go-out-of-memory": ("the Go runtime could not allocate memory", "set GOMEMLIMIT below the container's limit, or find the leak"),
+}
+
+
+def _with_crash(cause: Cause, confidence: Confidence, evidence: list[str], crash, limit: str | None):
+    """Fold a crash line into the verdict: quoted as evidence, confidence raised where it
+    confirms the cause, and for an out-of-memory line which memory ran out."""
+    evidence = evidence + [f"crash line ({crash.kind}, from the {_FROM.get(crash.source, crash.source)}): {crash.line}"]
+    steps: list[str] = []
+    heap = _HEAP.get(crash.kind)
+    if heap and cause in (Cause.OOM_KILLED, Cause.APP_ERROR, Cause.CRASHED_SIGNAL, Cause.UNKNOWN):
+        if cause is Cause.OOM_KILLED:
+            evidence.append(f"{heap[0]}; the kernel also OOM-killed the container"
+                            + (f" at its {limit} limit" if limit else ""))
+        else:
+            evidence.append(heap[0])
+        steps.append(heap[1])
+    if cause in (Cause.APP_ERROR, Cause.CRASHED_SIGNAL, Cause.COMMAND_NOT_FOUND) and confidence is not Confidence.HIGH:
+        confidence = Confidence.HIGH  # the program said why it died
+    return cause, confidence, evidence, steps
 
 
 def _short(lr: LastRestart, limit: str | None) -> str:
@@ -663,6 +710,7 @@ class _Judge:
         self.terminating = False  # stopped because the pod is being deleted
         self.judged: Termination | str | None = None  # the termination the verdict rests on, or "events"
         self.notes: list[str] = []  # for the pod's warnings
+        self.extra_steps: list[str] = []  # next steps a crash line adds
         self.name = ref.name
         self.label = {"init": "Init container", "sidecar": "Sidecar container", "ephemeral": "Ephemeral container"}.get(
             ref.type, "Container")
