@@ -467,6 +467,14 @@ def _pod_level(pod: dict, ctx: _Ctx) -> _PodLevel | None:
         return _PodLevel(Cause.TERMINATED, Confidence.HIGH, f"Pod {info.name} was {what}: {why}.", evidence, steps,
                          f"stopped when the pod was {what}")
 
+    if info.reason == "NodeLost" or info.phase == "Unknown":
+        # the node controller (older releases) or a status nobody updates: the node went silent
+        msg = _clip(info.message) or "no message"
+        return _PodLevel(Cause.UNKNOWN, Confidence.MEDIUM,
+                         f"Pod {info.name}'s node {info.node or '?'} stopped reporting: its containers' state is unknown ({msg}).",
+                         [f"status.phase is {info.phase or '?'}" + (f", status.reason {info.reason}" if info.reason else "")
+                          + f": {msg}"],
+                         [describe_node, "kubectl get nodes", events_cmd], "last reported before its node went silent")
     if info.phase == "Failed" and _REJECTED.fullmatch(info.reason or ""):
         msg = _clip(info.message) or "no message"
         return _PodLevel(Cause.UNSCHEDULABLE, Confidence.HIGH,
@@ -730,7 +738,8 @@ class _Judge:
         start, end = t.started_at, t.finished_at
         if start is None and end is None:
             return [e for e in self.events if pred(e)]
-        return [e for e in self.events if pred(e) and ev.overlaps(e, start, end)]
+        # an event with no time at all (pasted, reconstructed) may belong to any instance
+        return [e for e in self.events if pred(e) and (ev.overlaps(e, start, end) or (e.first is None and e.last is None))]
 
     def _events_cover(self) -> bool:
         """Do the events reach back to the last termination? If not, their silence means nothing."""
@@ -1044,7 +1053,8 @@ class _Judge:
         timeless = t.started_at is None and t.finished_at is None
         for kind in ("liveness", "startup"):
             if kills[kind]:
-                return self._probe_kill(kind, kills[kind], evidence, high=not timeless)
+                untimed = timeless or all(e.first is None and e.last is None for e in kills[kind])
+                return self._probe_kill(kind, kills[kind], evidence, high=not untimed)
         fails = {k: self._in_window(lambda e, k=k: ev.probe_failed(e, k)) for k in ("liveness", "startup")}
         if info.category in (exitcodes.KILL, exitcodes.STOP) and not self._by_deletion(t):
             for kind in ("startup", "liveness"):
@@ -1054,6 +1064,10 @@ class _Judge:
         covered = self._events_cover()
         stops = self._in_window(ev.is_stop)
         deleted = self._by_deletion(t)
+        if not covered and not deleted and not stops and t.exit_code in (137, 143):
+            timed = self._probe_kill_by_timing(t)
+            if timed:
+                return self._probe_kill(timed[0], [], evidence + [timed[1]], high=False, inferred=True)
         if not covered and not deleted:
             evidence.append(self._expired_note())
         doubt = Confidence.HIGH if covered else Confidence.MEDIUM
@@ -1102,7 +1116,34 @@ class _Judge:
         return (Cause.APP_ERROR, conf,
                 f"{self.label} {self.name} exited with code {code} ({info.meaning}) by itself{restarted}.", evidence)
 
-    def _probe_kill(self, kind: str, kills: list[EventRecord], evidence: list[str], high: bool):
+    def _probe_kill_by_timing(self, t: Termination) -> tuple[str, str] | None:
+        """With no events to say so, a probe kill can still be read from timing: an instance
+        that never got healthy is stopped when its probe's budget (initialDelaySeconds +
+        periodSeconds x failureThreshold) runs out, and dies of the SIGTERM (143) or of the
+        SIGKILL after the grace period (137)."""
+        run = t.run_seconds
+        if run is None:
+            return None
+        grace = ob.integer(self.ctx.spec, "terminationGracePeriodSeconds", default=30) or 0
+        order = ("startup", "liveness") if "startup" in self.probes else ("liveness",)
+        for kind in order:
+            stats = self.probes.get(kind)
+            cfg = stats.config if stats else None
+            if cfg is None:
+                continue
+            after = (cfg.termination_grace if cfg.termination_grace is not None else grace) if t.exit_code == 137 else 0
+            expected = cfg.budget_seconds + after
+            slack = cfg.period + 2
+            if abs(run - expected) <= slack:
+                return kind, (
+                    f"no events say why, but the instance ran {human_duration(run)}: its {kind} probe's budget "
+                    f"(initialDelaySeconds {cfg.initial_delay} + periodSeconds {cfg.period} x failureThreshold "
+                    f"{cfg.failure_threshold} = {cfg.budget_seconds}s)"
+                    + (f" plus the {after}s grace period" if after else "")
+                    + ": the kubelet's kill is the likely end, inferred from timing alone")
+        return None
+
+    def _probe_kill(self, kind: str, kills: list[EventRecord], evidence: list[str], high: bool, inferred: bool = False):
         t = self.last
         stats = self.probes.get(kind)
         cfg = stats.config if stats else None
@@ -1114,7 +1155,7 @@ class _Judge:
         if kills:
             k = kills[-1]
             evidence.insert(0, f"Killing: {_clip(ev.message_of(k))} (x{sum(e.count for e in kills)}, last {_ago(self.ctx.now, k.last) or 'at an unknown time'})")
-        else:
+        elif not inferred:
             evidence.insert(0, f"{kind} probe failures{' during that instance' if t else ''}, but no Killing event in the input (expired or not included)")
         if fails:
             evidence.insert(1, f"{kind} probe failed x{n_fail} around then; last: {_clip(ev.message_of(fails[-1]))}")
@@ -1147,6 +1188,9 @@ class _Judge:
             budget = f" within its {cfg.budget_seconds}s budget" if cfg else ""
             summary = f"{self.label} {self.name} never passed its startup probe ({handler}){budget} and was killed{self._restarted()}."
             cause = Cause.STARTUP_PROBE_FAILED
+        if inferred:
+            summary = summary.rstrip(".") + " (inferred from timing: no events in the input say so)."
+            return cause, Confidence.LOW, summary, evidence
         return cause, Confidence.HIGH if high else Confidence.MEDIUM, summary, evidence
 
     def _stop_who(self, stops: list[EventRecord]) -> str:
