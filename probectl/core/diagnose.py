@@ -42,6 +42,7 @@ EVENT_TTL = timedelta(hours=1)  # kube-apiserver --event-ttl default
 RECENT = timedelta(hours=1)  # default --recent: a termination older than this (and fine since) is history
 REPEATED = 3  # at least this many restarts, and one or more per recent window on average: flapping, current
 BACKOFF_RESET = timedelta(minutes=10)  # the kubelet forgets the back-off after 10 min of running
+STUCK_TERMINATING = timedelta(minutes=5)  # past its deletion deadline this long: stuck, not terminating
 MESSAGE_LIMIT = 300
 
 IMAGE_PULL = {
@@ -134,7 +135,9 @@ def snapshot_time(pods: list[dict], events: list[dict]) -> datetime | None:
 
     for pod in pods:
         see(ob.get(pod, "metadata", "creationTimestamp"))
-        see(ob.get(pod, "metadata", "deletionTimestamp"))
+        asked = _deletion_requested(pod, ob.get(pod, "spec", default={}))  # deletionTimestamp is a deadline
+        if asked and (best is None or asked > best):
+            best = asked
         see(ob.get(pod, "status", "startTime"))
         for c in ob.dicts(pod, "status", "conditions"):
             see(c.get("lastTransitionTime"))
@@ -201,6 +204,7 @@ class _PodLevel:
     evidence: list[str]
     steps: list[str]
     what: str = ""  # "evicted", "preempted", ...: how its stopped containers are described
+    severity: Severity | None = None  # instead of the cause's default
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,8 @@ class _Ctx:
     deletion_requested: datetime | None = None  # deletionTimestamp minus its grace period
     pod_started: datetime | None = None
     pod_level: _PodLevel | None = None
+    main_done: bool = False  # every regular container has stopped: sidecars are then stopped on purpose
+    clock_known: bool = True  # False: "now" is only this pod's own newest timestamp (a lone pod from a file)
 
     def cmd(self, s: str) -> str:
         return s.format(ns=self.pod.namespace, pod=self.pod.name)
@@ -248,12 +254,15 @@ def _deletion_requested(pod: dict, spec: dict) -> datetime | None:
     grace = ob.integer(pod, "metadata", "deletionGracePeriodSeconds")
     if grace is None:
         grace = ob.integer(spec, "terminationGracePeriodSeconds", default=30) or 0
-    return deadline - timedelta(seconds=max(0, grace))
+    try:
+        return deadline - timedelta(seconds=min(max(0, grace), 10 * 365 * 86400))
+    except OverflowError:
+        return deadline
 
 
 def diagnose(pod: dict, events: list, now: datetime | None = None, *, events_note: str | None = None,
              earliest_event: datetime | None = None, recent: timedelta | None = None,
-             logs: dict | None = None) -> Diagnosis:
+             logs: dict | None = None, clock_known: bool = True) -> Diagnosis:
     """Why this pod's containers restart, crash or get no traffic.
 
     `events` are raw Event objects of either API (anything else is ignored); `now` is the
@@ -264,6 +273,8 @@ def diagnose(pod: dict, events: list, now: datetime | None = None, *, events_not
     passes `earliest_event`, how far back the pod's events reach. `recent` is the window
     within which a termination counts as current trouble (RECENT by default). `logs` maps a
     container name to (log text, source) read by the caller, where the crash line is sought.
+    `clock_known` is False when `now` is only the pod's own newest timestamp (one pod from a
+    file, no events): how long ago its restarts were is then unknown.
     """
     if not isinstance(pod, dict):
         pod = {}
@@ -287,8 +298,11 @@ def diagnose(pod: dict, events: list, now: datetime | None = None, *, events_not
     spec = ob.get(pod, "spec", default={}) or {}
     spec = spec if isinstance(spec, dict) else {}
     started = ob.parse_time(ob.get(pod, "status", "startTime")) or info.created
+    main = [r for r in refs if r.type == ob.CONTAINER]
+    main_done = bool(main) and all(isinstance(ob.get(r.status, "state", "terminated"), dict) for r in main)
     ctx = _Ctx(info, spec, now, tuple(pod_events), min(times) if times else None, recent or RECENT,
-               _deletion_requested(pod, spec), started)
+               _deletion_requested(pod, spec), started, main_done=main_done or info.phase in ("Succeeded", "Failed"),
+               clock_known=clock_known)
     ctx = _Ctx(**{**ctx.__dict__, "pod_level": _pod_level(pod, ctx)})
 
     notes: list[str] = []
@@ -311,8 +325,9 @@ def diagnose(pod: dict, events: list, now: datetime | None = None, *, events_not
     timeline = tuple(ev.dedupe(pod_events))
     pl = ctx.pod_level
     if pl:
-        return Diagnosis(info, pl.cause, pl.confidence, SEVERITY[pl.cause], pl.summary, tuple(diags), timeline,
-                         tuple(pl.evidence), tuple(pl.steps), tuple(dict.fromkeys(warnings)), now, None)
+        return _aged(Diagnosis(info, pl.cause, pl.confidence, pl.severity or SEVERITY[pl.cause], pl.summary, tuple(diags),
+                               timeline, tuple(pl.evidence), tuple(pl.steps), tuple(dict.fromkeys(warnings)), now, None),
+                     ctx, pod)
 
     if info.phase in ("Pending", "") and not info.node and not any(r.status for r in refs):
         # no node, no container status, no scheduling condition or event: not yet judged
@@ -331,9 +346,10 @@ def diagnose(pod: dict, events: list, now: datetime | None = None, *, events_not
         return Diagnosis(info, Cause.UNKNOWN, Confidence.LOW, Severity.WARNING,
                          f"Pod {info.name} has no container status to judge.", tuple(diags), timeline,
                          (), (ctx.cmd("kubectl describe pod -n {ns} {pod}"),), tuple(dict.fromkeys(warnings)), now, None)
-    if culprit.severity is Severity.OK and culprit.cause in (Cause.HEALTHY, Cause.COMPLETED):
+    if culprit.severity is Severity.OK and (
+            culprit.cause in (Cause.HEALTHY, Cause.COMPLETED) or (info.phase == "Succeeded" and not info.deleting)):
         if info.phase == "Succeeded" and not info.deleting:
-            cause, summary = Cause.COMPLETED, f"Pod {info.name} ran to completion: every container exited 0."
+            cause, summary = Cause.COMPLETED, f"Pod {info.name} ran to completion: its containers exited 0."
         else:
             cause, summary = Cause.HEALTHY, _healthy_summary(info, diags)
         regular_diags = [d for d in diags if d.type != ob.EPHEMERAL] or diags
@@ -343,9 +359,30 @@ def diagnose(pod: dict, events: list, now: datetime | None = None, *, events_not
     summary = culprit.summary
     if info.deleting and culprit.severity is Severity.OK:
         summary = f"Pod {info.name} is being deleted (terminating): {summary}"
-    return Diagnosis(info, culprit.cause, culprit.confidence, culprit.severity, summary,
-                     tuple(diags), timeline, culprit.evidence, culprit.next_steps, tuple(dict.fromkeys(warnings)),
-                     now, culprit.name)
+    return _aged(Diagnosis(info, culprit.cause, culprit.confidence, culprit.severity, summary,
+                           tuple(diags), timeline, culprit.evidence, culprit.next_steps, tuple(dict.fromkeys(warnings)),
+                           now, culprit.name), ctx, pod)
+
+
+def _aged(d: Diagnosis, ctx: _Ctx, pod: dict) -> Diagnosis:
+    """A pod that finished (phase Succeeded/Failed) before the recent window stays a record
+    worth a look (a failed CronJob run kept by its history limit, an evicted pod not yet
+    deleted), but it is no longer critical trouble now."""
+    if d.severity is not Severity.CRITICAL or not ctx.terminal or ctx.now is None:
+        return d
+    times = [c.last_termination.finished_at for c in d.containers if c.last_termination and c.last_termination.finished_at]
+    times += [e.last for e in ctx.events if e.last]
+    times += [t for c in ob.dicts(pod, "status", "conditions") if (t := ob.parse_time(c.get("lastTransitionTime")))]
+    if not times:
+        return d
+    ended = max(times)
+    if ctx.now - ended <= ctx.recent:
+        return d
+    import dataclasses
+
+    note = (f"It finished {_ago(ctx.now, ended)}, before the recent window ({human_duration(ctx.recent.total_seconds())}): "
+            "a warning now, not critical (delete the pod once it is understood).")
+    return dataclasses.replace(d, severity=Severity.WARNING, warnings=d.warnings + (note,))
 
 
 def _conf_rank(c: Confidence) -> int:
@@ -391,7 +428,9 @@ _DISRUPTION = {
                               "kubectl drain, the cluster autoscaler or a descheduler evicted it (a graceful deletion)"),
     "DeletionByPodGC": ("deleted by the pod garbage collector", "its node is gone, or it was orphaned"),
 }
-_SHUTDOWN = re.compile(r"node shutdown|node is shutting down", re.I)
+# nodeshutdown_manager.go: 1.21 "Node is shutting, evicting pods" (reason Shutdown), later
+# "Pod was terminated in response to imminent node shutdown." (reason Terminated).
+_SHUTDOWN = re.compile(r"node shutdown|node is shutting", re.I)
 # Pods the kubelet refused at admission (lifecycle/predicate.go: OutOfcpu, OutOfmemory, ...).
 _REJECTED = re.compile(r"OutOf\w+|NodeAffinity|NodePorts|NodeName|TopologyAffinityError|UnexpectedAdmissionError")
 
@@ -405,8 +444,23 @@ def _pod_level(pod: dict, ctx: _Ctx) -> _PodLevel | None:
     dt_message = ob.text(dt, "message")
     evicted_events = [e for e in ctx.events if e.reason == "Evicted"]
     preempted = [e for e in ctx.events if e.reason in ("Preempted", "Preempting")]
-    shutdown = _SHUTDOWN.search(info.message or dt_message or "") and (
-        info.reason in ("Terminated", "Shutdown", "NodeShutdown") or dt_reason == "TerminationByKubelet")
+    shutdown = info.reason in ("Shutdown", "NodeShutdown") or (_SHUTDOWN.search(info.message or dt_message or "") and (
+        info.reason == "Terminated" or dt_reason == "TerminationByKubelet"))
+
+    deadline = ob.parse_time(ob.get(pod, "metadata", "deletionTimestamp"))
+    if deadline is not None and ctx.now is not None and ctx.now - deadline > STUCK_TERMINATING:
+        finalizers = [f for f in (ob.get(pod, "metadata", "finalizers") or []) if isinstance(f, str)]
+        why = (f"finalizers {', '.join(finalizers)} have not been removed" if finalizers else
+               f"its node {info.node} may be unreachable, or the kubelet cannot stop its containers" if info.node else
+               "nothing has removed it")
+        return _PodLevel(Cause.UNKNOWN, Confidence.MEDIUM,
+                         f"Pod {info.name} has been terminating for {human_duration((ctx.now - deadline).total_seconds())} "
+                         f"past its grace period: {why}.",
+                         [f"metadata.deletionTimestamp passed {_ago(ctx.now, deadline)}"]
+                         + ([f"metadata.finalizers: {', '.join(finalizers)}"] if finalizers else []),
+                         [describe_node, ctx.cmd("kubectl get pod -n {ns} {pod} -o jsonpath='{{.metadata.finalizers}}'"),
+                          "once the cause is understood: kubectl delete pod --force --grace-period=0 (the containers may still run)"],
+                         "left behind while the pod is stuck terminating", Severity.WARNING)
 
     if shutdown:
         msg = _clip(info.message or dt_message)
@@ -483,7 +537,30 @@ def _pod_level(pod: dict, ctx: _Ctx) -> _PodLevel | None:
                          [describe_node, "a controller re-creates the pod; if it keeps happening, check the node's allocatable resources"],
                          "never started: the kubelet rejected the pod")
 
+    not_ready = [e for e in ctx.events if e.reason == "NodeNotReady"]
+    ready = ob.condition(pod, "Ready")
+    if (not_ready and info.phase == "Running" and ready.get("status") == "False"
+            and (ctx.now is None or not_ready[-1].last is None or ctx.now - not_ready[-1].last <= ctx.recent)):
+        # node lifecycle controller MarkPodsNotReady: the node went NotReady, its pods leave their endpoints
+        return _PodLevel(Cause.UNKNOWN, Confidence.MEDIUM,
+                         f"Pod {info.name} is not ready because its node {info.node or '?'} is not ready "
+                         "(the node controller marked its pods unready): it gets no traffic.",
+                         [f"NodeNotReady: {_clip(not_ready[-1].message)} ({_ago(ctx.now, not_ready[-1].last) or 'time unknown'})",
+                          "condition Ready is False while its containers report ready"],
+                         [describe_node, "kubectl get nodes", events_cmd], "")
+
     sched = ob.condition(pod, "PodScheduled")
+    if sched.get("status") == "False" and sched.get("reason") == "SchedulingGated":
+        gates = [ob.text(g, "name") for g in ob.dicts(ctx.spec, "schedulingGates")]
+        age = (ctx.now - info.created).total_seconds() if ctx.now and info.created else None
+        return _PodLevel(Cause.UNKNOWN, Confidence.MEDIUM,
+                         f"Pod {info.name} is held back from scheduling by its scheduling gates"
+                         + (f" ({', '.join(gates)})" if gates else "") + ": the controller that owns them must remove them.",
+                         ["condition PodScheduled is False, reason SchedulingGated"]
+                         + ([f"spec.schedulingGates: {', '.join(gates)}"] if gates else []),
+                         [ctx.cmd("kubectl get pod -n {ns} {pod} -o jsonpath='{{.spec.schedulingGates}}'"), events_cmd],
+                         "not started: held by scheduling gates",
+                         Severity.WARNING if age is not None and age > ctx.recent.total_seconds() else Severity.OK)
     failed_sched = [e for e in ctx.events if e.reason == "FailedScheduling"]
     if (sched.get("status") == "False" and sched.get("reason") == "Unschedulable") or (
         info.phase in ("Pending", "") and not info.node and failed_sched
@@ -506,7 +583,14 @@ def _pod_level(pod: dict, ctx: _Ctx) -> _PodLevel | None:
             steps.insert(0, ctx.cmd("kubectl get pod -n {ns} {pod} -o jsonpath='{{.spec.nodeSelector}} {{.spec.affinity}}'"))
         if "persistentvolumeclaim" in low:
             steps.insert(0, ctx.cmd("kubectl get pvc -n {ns}"))
-        return _PodLevel(Cause.UNSCHEDULABLE, Confidence.HIGH, summary, evidence, steps, "not started: the pod has no node")
+        scale_up = [e for e in ctx.events if e.reason == "TriggeredScaleUp"]
+        severity = None
+        if scale_up and (ctx.now is None or scale_up[-1].last is None or ctx.now - scale_up[-1].last <= ctx.recent):
+            evidence.append(f"TriggeredScaleUp: {_clip(scale_up[-1].message)}: the cluster autoscaler is adding a node, "
+                            "so it may be scheduled soon")
+            severity = Severity.WARNING
+        return _PodLevel(Cause.UNSCHEDULABLE, Confidence.HIGH, summary, evidence, steps, "not started: the pod has no node",
+                         severity)
     return None
 
 
@@ -601,13 +685,19 @@ def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx, note
             lr = _Judge(ref, ctx, cevents, probes, previous, restarts, limit).from_termination()
         last_restart = LastRestart(lr[0], lr[1], previous.exit_code, previous.signal, previous.reason,
                                    previous.finished_at, lr[2], tuple(dict.fromkeys(lr[3])))
-    elif j.judged == "events" and state == "running":
-        last_restart = LastRestart(cause, confidence, None, None, "", started_at, summary, tuple(evidence))
 
     history = False
-    if (last_restart is not None and (j.judged is previous or j.judged == "events") and state == "running"
-            and ready is True and cause is not Cause.HEALTHY and not j.current_by_time(started_at)
-            and not j.flapping()):
+    fine_now = last_restart is not None and j.judged is previous and state == "running" and ready is True
+    if fine_now and cause is not Cause.HEALTHY and not ctx.clock_known:
+        # one pod from a file, no events: "now" is its own newest timestamp, so how long it
+        # has run fine since this restart is unknown; neither history nor critical
+        if severity is Severity.CRITICAL:
+            severity = Severity.WARNING
+        notes.append(f"How long ago {j.label.lower()} {ref.name} restarted is unknown: the input's only times are the "
+                     f"pod's own, and it has run ready since. If that was more than "
+                     f"{human_duration(ctx.recent.total_seconds())} ago, the restart is history; add the namespace's "
+                     "events (kubectl get events -o json) to tell.")
+    elif fine_now and cause is not Cause.HEALTHY and not j.current_by_time(started_at) and not j.flapping(started_at):
         history = True
         ended = previous.finished_at if previous and previous.finished_at else started_at
         when = _ago(ctx.now, ended) or "a while ago"
@@ -617,15 +707,6 @@ def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx, note
             evidence.append(f"{restarts} restart{'s' if restarts != 1 else ''} in all, not repeated recently")
         summary = f"{j.label} {ref.name} is healthy now; last restart {when}: {_short(last_restart, limit)}."
         cause, confidence, severity = Cause.HEALTHY, Confidence.HIGH, Severity.OK
-
-    elif (last_restart is not None and j.judged is previous and state == "running" and ready is True
-          and ctx.now is not None and started_at is not None and abs((ctx.now - started_at).total_seconds()) <= 1
-          and not ctx.events):
-        # a file snapshot whose newest timestamp is this very restart: how long it has run
-        # fine since is unknown, so whether the restart is history cannot be told
-        notes.append(f"{j.label} {ref.name} restarted at the input's newest timestamp, and nothing in the input says how "
-                     f"long it has run since: if longer than {human_duration(ctx.recent.total_seconds())}, this restart "
-                     "is history (add the pod's events to the input to tell).")
     if j.starting or j.terminating or ref.type == ob.EPHEMERAL:
         severity = Severity.OK  # still within its start-up checks / stopped by the pod's deletion / kubectl debug
     if restarts and state == "waiting" and state_reason == "CrashLoopBackOff":
@@ -788,16 +869,22 @@ class _Judge:
             return True
         return now - ended <= self.ctx.recent
 
-    def flapping(self) -> bool:
-        """Restarting repeatedly: REPEATED restarts or more in all, and on average at least one
-        per recent window over the pod's life (60 a day is flapping; 4 in a month is not)."""
+    def flapping(self, started_at: datetime | None = None) -> bool:
+        """Restarting repeatedly: REPEATED restarts or more in all, on average at least one
+        per recent window over the pod's life (60 a day is flapping; 4 in a month is not),
+        and the current instance not yet running for much longer than that (four windows, or
+        three average gaps): 60 restarts a day ago, fine for 20 hours since, has stopped flapping."""
         if self.restarts < REPEATED:
             return False
         now, born = self.ctx.now, self.ctx.pod_started
         if now is None or born is None:
             return False
-        life = max((now - born).total_seconds(), self.ctx.recent.total_seconds())
-        return self.restarts * self.ctx.recent.total_seconds() / life >= 1
+        window = self.ctx.recent.total_seconds()
+        life = max((now - born).total_seconds(), window)
+        if self.restarts * window / life < 1:
+            return False
+        gap = life / self.restarts
+        return started_at is None or (now - started_at).total_seconds() <= max(4 * window, 3 * gap)
 
     # -- the decision
     def decide(self, state, reason, message, ready, started_at, status):
@@ -814,6 +901,8 @@ class _Judge:
         pl = self.ctx.pod_level
         if pl and t is not None and t.current:
             return self._stopped_by_pod(pl)
+        if state == "running" and ready is False and t is not None and not t.current and not self.current_by_time(started_at):
+            return self._running(ready, started_at)  # unready now: that, not an old exit, is the trouble
         if t is not None and not (state == "running" and self._readiness_now(ready, started_at)):
             return self.from_termination()
         if t is None and (self.restarts > 0 or reason == "CrashLoopBackOff"):
@@ -864,6 +953,12 @@ class _Judge:
             return (Cause.IMAGE_PULL_FAILED, Confidence.HIGH,
                     f"Image {image or '?'} of container {self.name} cannot be pulled ({reason})" + (f": {detail}" if detail else "."),
                     evidence)
+        if reason in ("PostStartHookError", "PreStartHookError"):
+            # lifecycle/handlers.go: 'Exec lifecycle hook ([...]) for Container "api" in Pod ... failed - error: ...'
+            hook = "postStart" if reason.startswith("Post") else "preStart"
+            return (Cause.START_ERROR, Confidence.HIGH,
+                    f"{self.label} {self.name} does not start: its {hook} hook failed" + (f": {_clip(message, 200)}" if message else "."),
+                    [ev_line])
         if reason in CONFIG or reason in START:
             text = self._start_text(message)
             evidence = [ev_line]
@@ -880,6 +975,14 @@ class _Judge:
 
     def _waiting_other(self, reason: str, message: str):
         warns = [e for e in self.ctx.events if e.type == "Warning" and e.reason in POD_WARNINGS]
+        missing = [e for e in warns if e.reason == "FailedMount" and _MISSING_REF.search(e.message)]
+        if missing:
+            # MountVolume.SetUp failed for volume "config" : configmap "app-config" not found: the
+            # pod's spec names something that does not exist; it cannot start until it does
+            w = missing[-1]
+            return (Cause.CONFIG_ERROR, Confidence.HIGH,
+                    f"{self.label} {self.name} cannot start: a volume refers to a missing object: {_clip(w.message, 200)}",
+                    [f"state.waiting.reason is {reason or 'not set'}", f"{w.reason} x{sum(e.count for e in missing)}: {_clip(w.message)}"])
         if warns:
             w = warns[-1]
             return (Cause.UNKNOWN, Confidence.MEDIUM,
@@ -913,6 +1016,13 @@ class _Judge:
         age = (self.ctx.now - started_at).total_seconds() if self.ctx.now and started_at else None
         if sp and started is False:
             budget = sp.config.budget_seconds if sp.config else None
+            if sp.failures and age is not None and budget is not None and age <= budget:
+                self.starting = True  # failures within the budget are how a slow start looks
+                evidence.append(f"startup probe failed {sp.failures} times so far: {_clip(sp.last_message)}")
+                evidence.append(f"started {human_duration(age)} ago, within its startup probe's {budget}s budget")
+                return (Cause.STARTUP_PROBE_FAILED, Confidence.LOW,
+                        f"{self.label} {self.name} is still starting: its startup probe has not passed yet "
+                        f"({human_duration(age)} of its {budget}s budget used).", evidence)
             if sp.failures:
                 evidence.append(f"startup probe failed {sp.failures} times: {_clip(sp.last_message)}")
                 return (Cause.STARTUP_PROBE_FAILED, Confidence.MEDIUM,
@@ -941,15 +1051,24 @@ class _Judge:
                 n = sum(e.count for e in recent)
                 last = recent[-1]
                 errored = all(ev.probe_result(e) == ("readiness", "errored") for e in recent)
+                if self.ctx.pod.deleting:
+                    self.terminating = True  # a draining pod fails its readiness probe on purpose
+                    evidence.append("the pod is being deleted: readiness fails while it drains")
+                elif rp and rp.config and age is not None and age <= rp.config.initial_delay + rp.config.failure_window:
+                    self.starting = True  # readiness starts as Failure until the first success
+                    evidence.append(f"it started {human_duration(age)} ago, within its readiness probe's first "
+                                    f"{rp.config.initial_delay + rp.config.failure_window}s: it may still be starting")
                 verb = "errored (could not run; the container stays unready)" if errored else "failed"
                 evidence.append(f"ready is false; readiness probe {verb} x{n} in this instance, last {_ago(self.ctx.now, last.last)}: {_clip(last.message)}")
                 if rp and rp.config:
                     evidence.append(f"readiness probe: {rp.config.describe()}")
                 if self.last:
                     evidence.append(f"an earlier instance ended {_ago(self.ctx.now, self.last.finished_at)} ({self.last.reason or 'exit ' + str(self.last.exit_code)})")
+                tail = (" It is still starting." if self.starting else
+                        " The pod is being deleted: expected while it drains." if self.terminating else "")
                 return (Cause.READINESS_PROBE_FAILED, Confidence.HIGH,
                         f"{self.label} {self.name} runs but gets no traffic: its readiness probe "
-                        + ("cannot run" if errored else "fails") + f" ({_clip(ev.message_of(last), 160)}).",
+                        + ("cannot run" if errored else "fails") + f" ({_clip(ev.message_of(last), 160)})." + tail,
                         evidence)
             if rp and rp.config:
                 budget = rp.config.initial_delay + rp.config.failure_window
@@ -1048,6 +1167,27 @@ class _Judge:
 
         if t.reason == PLACEHOLDER:
             return self._killed(t, [], True, evidence)
+        if reason == "Unknown":
+            # containerd CRI: unknownExitCode 255 / reason "Unknown" when it could not tell how
+            # the process ended (a runtime or node restart; often with SandboxChanged)
+            sandbox = [e for e in self.ctx.events if e.reason == "SandboxChanged"]
+            evidence.append("reason Unknown: the runtime could not tell how it ended (its exit code is a placeholder)")
+            if sandbox:
+                evidence.append(f"SandboxChanged: {_clip(sandbox[-1].message)}: the pod's sandbox was re-created "
+                                "(node or runtime restart)")
+            return (Cause.UNKNOWN, Confidence.MEDIUM,
+                    f"{self.label} {self.name} ended in a way the runtime could not tell (reason Unknown, exit "
+                    f"{t.exit_code}){restarted}: typically a node reboot or container runtime restart.", evidence)
+
+        hook = self._in_window(ev.is_hook_kill)
+        if hook:
+            detail = ob.text(self.ref.status, "state", "waiting", "message") if ob.text(
+                self.ref.status, "state", "waiting", "reason") == "PostStartHookError" else ""
+            evidence.append(f"{hook[-1].reason}: {_clip(ev.message_of(hook[-1]))}: the kubelet killed it because its "
+                            "postStart hook failed (the event leaves the hook's output out on purpose)")
+            return (Cause.START_ERROR, Confidence.HIGH,
+                    f"{self.label} {self.name} was killed because its postStart hook failed{restarted}"
+                    + (f": {_clip(detail, 200)}" if detail else "."), evidence)
 
         kills = {k: self._in_window(lambda e, k=k: ev.probe_kill(e) == k) for k in ("liveness", "startup")}
         timeless = t.started_at is None and t.finished_at is None
@@ -1055,11 +1195,30 @@ class _Judge:
             if kills[kind]:
                 untimed = timeless or all(e.first is None and e.last is None for e in kills[kind])
                 return self._probe_kill(kind, kills[kind], evidence, high=not untimed)
-        fails = {k: self._in_window(lambda e, k=k: ev.probe_failed(e, k)) for k in ("liveness", "startup")}
-        if info.category in (exitcodes.KILL, exitcodes.STOP) and not self._by_deletion(t):
+        if info.category not in (exitcodes.CRASH, exitcodes.NOT_FOUND, exitcodes.NOT_EXECUTABLE, exitcodes.RUNTIME) \
+                and not self._by_deletion(t):
             for kind in ("startup", "liveness"):
-                if fails[kind]:
+                if self._failures_explain_end(kind, t):
                     return self._probe_kill(kind, [], evidence, high=False)
+
+        changed = self._in_window(ev.is_spec_change)
+        if changed:
+            self.terminating = True  # a deliberate restart: the spec was changed in place
+            evidence.append(f"Killing: {_clip(ev.message_of(changed[-1]))}: the kubelet restarted it because its spec "
+                            "changed (an image updated in place, a resize)")
+            return (Cause.TERMINATED, Confidence.HIGH,
+                    f"{self.label} {self.name} was restarted because its definition changed (exit {code}){restarted}.",
+                    evidence)
+        if self.ref.type == "sidecar" and t.current and self.ctx.main_done:
+            # sidecars are stopped after the main containers finish (terminationOrdering):
+            # whatever they exit with then is the normal end
+            self.terminating = True
+            if t.exit_code == 137:
+                self.grace_exceeded = True
+            evidence.append("the main containers have finished: the kubelet stops sidecars after them")
+            return (Cause.COMPLETED if t.exit_code == 0 else Cause.TERMINATED, Confidence.HIGH,
+                    f"{self.label} {self.name} was stopped after the main containers finished (exit {code})"
+                    + (": it ignored SIGTERM until the grace period ran out." if t.exit_code == 137 else "."), evidence)
 
         covered = self._events_cover()
         stops = self._in_window(ev.is_stop)
@@ -1115,6 +1274,28 @@ class _Judge:
         conf = doubt if t.reason in ("Error", "") else Confidence.MEDIUM
         return (Cause.APP_ERROR, conf,
                 f"{self.label} {self.name} exited with code {code} ({info.meaning}) by itself{restarted}.", evidence)
+
+    def _failures_explain_end(self, kind: str, t: Termination) -> bool:
+        """Failed probes of `kind` during the instance, at least failureThreshold of them, the
+        last one shortly before it ended: the kill whose event is missing (the kubelet's
+        event spam filter drops it on a chatty pod). Fewer failures than the threshold are
+        noise: they change nothing."""
+        fails = self._in_window(lambda e: ev.probe_failed(e, kind))
+        if not fails:
+            return False
+        stats = self.probes.get(kind)
+        cfg = stats.config if stats else None
+        threshold = cfg.failure_threshold if cfg else 3
+        if sum(e.count for e in fails) < threshold:
+            return False
+        last = max((e.last or e.first for e in fails if e.last or e.first), default=None)
+        if last is None or t.finished_at is None:
+            return True
+        grace = ob.integer(self.ctx.spec, "terminationGracePeriodSeconds", default=30) or 0
+        if cfg and cfg.termination_grace is not None:
+            grace = cfg.termination_grace
+        reach = (cfg.failure_window if cfg else 30) + grace + 10
+        return timedelta(seconds=-5) <= t.finished_at - last <= timedelta(seconds=reach)
 
     def _probe_kill_by_timing(self, t: Termination) -> tuple[str, str] | None:
         """With no events to say so, a probe kill can still be read from timing: an instance

@@ -142,6 +142,10 @@ _KILL = re.compile(r"(?:Init c|C)ontainer (.+?) failed (liveness|startup) probe(
 _OLD_KILL = re.compile(r"Killing container with id \w+://([^:]*):(.*)$", re.S)
 _OLD_PROBE_KILL = re.compile(r"Container failed (liveness|startup) probe")
 _STOPPING = re.compile(r"Stopping container (.+)")
+# "Container api definition changed, will be restarted" (sidecars: "Init container ...
+# definition changed"); dockershim era: "Killing container with id docker://api:Container
+# spec hash changed (3635549375 vs 3145631940).. Container will be killed and recreated."
+_SPEC_CHANGE = re.compile(r"(?:Init c|C)ontainer (.+?) definition changed")
 _BACKOFF_RESTART = re.compile(r"Back-off restarting failed container(?: (\S+))?")
 # kubectl describe folds "x3 over 5m" into the row; a pasted event may keep a leading
 # "(combined from similar events): " that the recorder's aggregator adds.
@@ -157,7 +161,7 @@ def message_of(e: EventRecord) -> str:
 def named_container(e: EventRecord) -> str | None:
     """The container an event's message names (kill, stop and back-off texts), if any."""
     m = message_of(e)
-    for rx in (_KILL, _STOPPING, _BACKOFF_RESTART, _OLD_KILL):
+    for rx in (_KILL, _STOPPING, _BACKOFF_RESTART, _SPEC_CHANGE, _OLD_KILL):
         hit = rx.match(m)
         if hit and hit.group(1):
             return hit.group(1).strip()
@@ -205,6 +209,22 @@ def is_stop(e: EventRecord) -> bool:
         return True
     old = _OLD_KILL.match(msg)
     return bool(old and old.group(2).startswith("Need to kill Pod"))
+
+
+def is_spec_change(e: EventRecord) -> bool:
+    """A restart because the container's spec changed (image update in place, resize)."""
+    if e.reason != "Killing":
+        return False
+    msg = message_of(e)
+    if _SPEC_CHANGE.match(msg):
+        return True
+    old = _OLD_KILL.match(msg)
+    return bool(old and old.group(2).startswith("Container spec hash changed"))
+
+
+def is_hook_kill(e: EventRecord) -> bool:
+    """The kill after a failed postStart hook: Killing "FailedPostStartHook" (kuberuntime_container.go)."""
+    return (e.reason == "Killing" and message_of(e).strip() == "FailedPostStartHook") or e.reason == "FailedPostStartHook"
 
 
 def is_backoff(e: EventRecord) -> bool:

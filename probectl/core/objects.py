@@ -223,9 +223,9 @@ def format_bytes(n: int) -> str:
 
 
 _CONTAINER_KEYS = ("name", "image", "livenessProbe", "readinessProbe", "startupProbe", "resources", "restartPolicy", "ports")
-_SPEC_KEYS = ("nodeName", "restartPolicy", "terminationGracePeriodSeconds", "activeDeadlineSeconds")
+_SPEC_KEYS = ("nodeName", "restartPolicy", "terminationGracePeriodSeconds", "activeDeadlineSeconds", "schedulingGates")
 _META_KEYS = ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
-              "labels", "ownerReferences")
+              "labels", "ownerReferences", "finalizers")
 
 
 def compact_pod(pod: dict) -> dict:
