@@ -73,6 +73,12 @@ def style(no_color: bool) -> Style:
     return Style.detect(sys.stdout, no_color=no_color)
 
 
+def file_style() -> Style:
+    """A report written to a file: no colour or box drawing whatever the terminal; the width
+    of a CI log (COLUMNS overrides)."""
+    return Style.detect(None, no_color=True)
+
+
 def emit(text: str) -> None:
     """Write a finished rendering to stdout in one piece."""
     sys.stdout.write(text)

@@ -108,12 +108,12 @@ def scan(
             progress = any(t.path != reports.STDOUT or t.fmt == "table" for t in targets)
             result = _from_cluster(namespace, all_namespaces, selector, field_selector, settings, writer.item,
                                    context, kubeconfig, request_timeout, progress=progress, debug=debug)
-        style = options.style(no_color)
-        writer.finish(result, lambda fmt: _render(result, fmt, style))
+        style, file_style = options.style(no_color), options.file_style()
+        writer.finish(result, lambda fmt, to_file: _render(result, fmt, file_style if to_file else style))
     finally:
         writer.close()
     if "github" in writer.formats and not no_step_summary:
-        note = reports.step_summary(r.render_markdown(result))
+        note = reports.step_summary(r.render_markdown(result), skip=[t.path for t in targets if t.fmt == "markdown"])
         if note:
             sys.stderr.write(f"probectl: warning: {note}\n")
     return ExitStatus.FINDINGS if result.failed else ExitStatus.OK
