@@ -379,3 +379,85 @@ def test_step_summary_cut_closes_an_open_details_block(tmp_path):
     text = path.read_text()
     assert len(text.encode()) <= MiB and text.count("<details>") == text.count("</details>") == 1
     assert reports.step_summary("# small\n", {"GITHUB_STEP_SUMMARY": str(path)}) is None  # not in Actions
+
+
+# ----------------------------------------------------------------- lint --report
+
+
+@pytest.fixture
+def chart(tmp_path):
+    from tests.test_lint_positions import CHART
+
+    p = tmp_path / "chart.yaml"
+    p.write_text(CHART)
+    return p
+
+
+@pytest.fixture
+def observed(tmp_path):
+    """A pod that was OOM-killed: an observed finding, which has no file location."""
+    from tests.scenarios import BY_NAME
+
+    p = tmp_path / "pods.json"
+    p.write_text(json.dumps({"kind": "List", "apiVersion": "v1", "items": [BY_NAME["oom_killed_crashloop"].pod]}))
+    return p
+
+
+def test_lint_several_reports_from_one_run(cli, chart, tmp_path):
+    paths = {fmt: tmp_path / f"lint.{fmt}" for fmt in ("sarif", "junit", "json", "yaml", "github", "table", "text")}
+    args = [a for fmt, p in paths.items() for a in ("--report", f"{fmt}={p}")]
+    status, out, err = cli("lint", "-f", str(chart), *args)
+    assert status == 1, err
+    assert out == cli("lint", "-f", str(chart))[1]  # the text lines on the terminal, as without reports
+    for fmt, p in paths.items():
+        assert p.read_text() == cli("lint", "-f", str(chart), "-o", fmt)[1], fmt
+    doc = json.loads(paths["json"].read_text())
+    assert len(json.loads(paths["sarif"].read_text())["runs"][0]["results"]) == len(doc["items"])
+    assert leftovers(tmp_path) == []
+
+
+def test_lint_output_file_is_atomic_and_shows_text(cli, chart, tmp_path):
+    target = tmp_path / "table.txt"
+    status, out, _ = cli("lint", "-f", str(chart), "-o", "table", "--output-file", str(target))
+    assert status == 1 and target.read_text() == cli("lint", "-f", str(chart), "-o", "table")[1]
+    assert f"{chart}:26:13: critical PL004" in out  # --output-file: the text lines on the terminal
+    status, out, _ = cli("lint", "-f", str(chart), "-o", "github", "--report", "sarif=-")
+    assert status == 2 and "only one report can go to standard output" in _
+
+
+def test_lint_sarif_left_out_warning(cli, chart, observed, tmp_path):
+    sarif = tmp_path / "x.sarif"
+    # SARIF on stdout: the warning on stderr
+    status, out, err = cli("lint", "-f", str(observed), "-o", "sarif")
+    assert json.loads(out)["runs"][0]["results"] == [] and err.count("left out of the SARIF") == 1
+    # SARIF in a file, the text lines on the terminal: the warning once, among them
+    status, out, err = cli("lint", "-f", str(observed), "-f", str(chart), "--report", f"sarif={sarif}")
+    assert out.count("left out of the SARIF") == 1 and "left out" not in err
+    assert "! 1 finding(s) without a file location left out of the SARIF" in out
+    # JSON on stdout, SARIF in a file: on stderr, and in the JSON's warnings
+    status, out, err = cli("lint", "-f", str(observed), "--report", f"sarif={sarif}", "-o", "json")
+    assert any("left out of the SARIF" in w for w in json.loads(out)["summary"]["warnings"]) and "left out of the SARIF" in err
+    # no SARIF asked for: no warning
+    status, out, err = cli("lint", "-f", str(observed), "-o", "json", "--report", f"junit={tmp_path / 'j.xml'}")
+    assert "SARIF" not in out + err
+
+
+def test_lint_bad_report_values_exit_2_before_reading(cli, tmp_path):
+    status, out, err = cli("lint", "-f", str(tmp_path / "missing.yaml"), "--report", "markdown=x.md")
+    assert status == 2 and out == "" and err.count("\n") == 1
+    assert "unknown format 'markdown' (one of: text, table, json, yaml, sarif, github, junit)" in err
+
+
+@responses.activate
+def test_live_lint_bad_report_before_any_request(cli, kcfg, tmp_path):
+    status, _, err = cli("lint", "--report", f"sarif={tmp_path}")
+    assert status == 2 and "is a directory" in err and len(responses.calls) == 0
+
+
+def test_lint_github_output_adds_no_step_summary(cli, chart, in_actions):
+    """lint's findings are annotations on the lines of the diff; there is no Markdown report."""
+    before = in_actions.read_text()
+    status, out, _ = cli("lint", "-f", str(chart), "-o", "github")
+    assert status == 1 and out.startswith("::error file=")
+    assert in_actions.read_text() == before
+    assert cli("lint", "-f", str(chart), "-o", "github", "--no-step-summary")[0] == 2  # no such option for lint

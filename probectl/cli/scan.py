@@ -133,16 +133,6 @@ def _render(report, fmt: str, style) -> str:
     raise AssertionError(f"streamed format {fmt} rendered whole")  # json/yaml are streamed
 
 
-def _write(path: str, text: str) -> None:
-    from probectl.errors import InputError
-
-    try:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as e:
-        raise InputError(f"--output-file {path}: {e.strerror or e}") from None
-
-
 def _from_files(paths, namespaces, all_namespaces, selector, field_selector, settings, on_item):
     from probectl.core import scan as core
     from probectl.core.diagnose import event_time, snapshot_time
