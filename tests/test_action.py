@@ -202,3 +202,13 @@ def test_an_unreachable_cluster_is_exit_3_and_no_report(run_step, tmp_path):
     assert "::error title=probectl scan::probectl could not read the cluster (exit 3)" in r.stdout
     assert r.summary == "" and not (r.workdir / "probectl-junit.xml").exists()
     assert r.outputs["exit-code"] == "3"
+
+
+def test_readme_documents_every_input_and_output(action):
+    readme = (ROOT / "README.md").read_text()
+    for name in action["inputs"]:
+        assert f"| `{name}` |" in readme, name
+    for name in action["outputs"]:
+        assert f"| `{name}` |" in readme, name
+    assert "uses: probectl/probectl@" in readme and "if: failure()" in readme
+    assert "--report junit=probectl-junit.xml" in readme and "junit: probectl-junit.xml" in readme

@@ -14,6 +14,7 @@ from probectl.errors import ExitStatus, UsageError
 HELP = """Judge probe and resource settings: static rules over workload manifests, and
 observed rules over what the cluster did (start-up times, probe timeouts, kills, OOM).
 
+\b
   probectl lint -f k8s/                       # manifests: files, directories, multi-document YAML
   helm template ./chart | probectl lint -f -  # rendered Helm output
   probectl lint -n shop                       # the live namespace: workloads, pods and events

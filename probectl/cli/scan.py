@@ -16,9 +16,12 @@ Shows only pods with problems (--all for every pod), replicas of one workload fa
 same way as one line. Lists pods and events page by page and joins them in memory: a
 handful of requests whatever the size of the cluster.
 
+\b
   probectl scan -n shop
   probectl scan -A --since 30m -o junit --output-file probectl.xml
-  probectl scan -f ./cluster-state/ -o markdown >> "$GITHUB_STEP_SUMMARY"
+  probectl scan -A -o github --report junit=probectl.xml --report markdown=summary.md
+
+In GitHub Actions, -o github also appends the Markdown report to the job summary.
 
 Exit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 for usage
 errors or bad files, 3 when the cluster cannot be read.
