@@ -41,8 +41,9 @@ def kcfg(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def in_actions(tmp_path, monkeypatch):
-    """GitHub Actions' environment: the step summary file, with an earlier step's text."""
+def in_actions(cli, tmp_path, monkeypatch):
+    """GitHub Actions' environment: the step summary file, with an earlier step's text
+    (after the cli fixture, which clears the GITHUB_* variables)."""
     summary = tmp_path / "step_summary.md"
     summary.write_text("# Earlier output of this step\n")
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
