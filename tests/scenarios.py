@@ -674,4 +674,36 @@ def pending_failed_mount():
     return Scenario("pending_failed_mount", p, ev, "unknown", "medium", summary_has=("FailedMount",))
 
 
+@scenario
+def startup_kill_inferred_from_timing():
+    # No events (expired): the instance ran 305 s, its startup probe's budget (0 + 10 x 30 = 300 s),
+    # then died of SIGTERM (143): the kubelet's kill (kuberuntime_manager computePodActions) is
+    # the likely end, at low confidence.
+    p = pod("search-6f7a8b9c0-t1m1n", [spec("search", startup=http_probe("/started", failures=30),
+                                            liveness=http_probe())],
+            [status("search", None, terminated(143, "Error", 700, 395), restarts=6)], created=9000)
+    p["status"]["containerStatuses"][0]["state"] = crashloop_wait(p, "search")
+    return Scenario("startup_kill_inferred_from_timing", p, [], "startup-probe-failed", "low",
+                    evidence_has=("inferred from timing alone",))
+
+
+@scenario
+def liveness_kill_137_inferred_from_timing():
+    # 30 s of liveness budget (0 + 10 x 3) plus the 30 s grace period, then SIGKILL (137):
+    # a process that ignores SIGTERM, killed by its probe; no events, no OOMKilled reason.
+    p = pod("ingest-5e6f7a8b9-t2m2n", [spec("ingest", liveness=http_probe())],
+            [status("ingest", None, terminated(137, "Error", 200, 139), restarts=3)], created=9000)
+    p["status"]["containerStatuses"][0]["state"] = crashloop_wait(p, "ingest")
+    return Scenario("liveness_kill_137_inferred_from_timing", p, [], "liveness-probe-failed", "low")
+
+
+@scenario
+def node_lost():
+    # NodeController (1.1x): "Node %v which was running pod %v is unresponsive", phase Unknown.
+    p = pod("web-7f9c6d8b5-n0d3l", [spec("api")], [status("api", running(5000), ready=True)],
+            phase="Unknown", reason="NodeLost",
+            message="Node node-3 which was running pod web-7f9c6d8b5-n0d3l is unresponsive")
+    return Scenario("node_lost", p, [], "unknown", "medium", summary_has=("stopped reporting",))
+
+
 BY_NAME = {s.name: s for s in SCENARIOS}

@@ -396,3 +396,63 @@ def test_in_cluster_service_account(home, monkeypatch, tmp_path):
     assert cl.Client(conn)._headers()["Authorization"].lower() == "bearer t0ken-sa"
     monkeypatch.setenv("POD_NAMESPACE", "from-env")
     assert cl.connect().target.namespace == "from-env"
+
+
+# ----------------------------------------------------------------- the crash line from logs (read by default)
+
+APP = BY_NAME["app_error_exit_1"]
+
+
+def _as_pod_url(p: dict) -> dict:
+    """The scenario's pod under POD's name, its termination message left out (no crash
+    line there: the log is where to look)."""
+    import copy
+
+    p = copy.deepcopy(p) | {"metadata": p["metadata"] | {"name": POD, "uid": UID}}
+    p["status"]["containerStatuses"][0]["lastState"]["terminated"].pop("message", None)
+    return p
+
+
+@responses.activate
+def test_app_error_reads_its_previous_log_once_by_default(cli, kcfg):
+    responses.get(POD_URL, json=_as_pod_url(APP.pod))
+    responses.get(EVENTS_URL, json=event_list([]))
+    responses.get(f"{POD_URL}/log", body='Traceback (most recent call last):\n  File "/app/main.py", line 9, in <module>\n'
+                                         '    connect()\nConnectionRefusedError: [Errno 111] Connection refused\n')
+    status, out, err = cli("why", POD, "-o", "json")
+    assert status == 1, err
+    assert len(responses.calls) == 3  # the pod, its events, one log
+    q = parse_qs(urlparse(responses.calls[2].request.url).query)
+    assert q["previous"] == ["true"] and q["tailLines"] == ["200"]
+    crash = json.loads(out)["containers"][0]["crash"]
+    assert crash == {"kind": "connection-refused", "line": "ConnectionRefusedError: [Errno 111] Connection refused",
+                     "source": "previous-logs"}
+
+
+@responses.activate
+def test_no_logs_makes_no_log_request_and_oom_needs_none(cli, kcfg):
+    responses.get(POD_URL, json=_as_pod_url(APP.pod))
+    responses.get(EVENTS_URL, json=event_list([]))
+    assert cli("why", POD, "--no-logs")[0] == 1 and len(responses.calls) == 2
+    responses.calls.reset()
+    responses.replace(responses.GET, POD_URL, json=OOM.pod)
+    assert cli("why", POD)[0] == 1 and len(responses.calls) == 2  # OOM-killed: nothing to read unless asked
+    assert cli("why", POD, "--logs", "3", "--no-logs")[0] == 2
+
+
+@pytest.mark.parametrize("code,body,said", [
+    (403, {"kind": "Status", "code": 403, "reason": "Forbidden", "message": 'pods "x" is forbidden: cannot get resource "pods/log"'},
+     "forbidden"),
+    (400, {"kind": "Status", "code": 400, "reason": "BadRequest",
+           "message": 'previous terminated container "api" in pod "x" not found'}, "not found"),
+])
+@responses.activate
+def test_unreadable_log_is_a_warning_not_a_failure(cli, kcfg, code, body, said):
+    responses.get(POD_URL, json=_as_pod_url(APP.pod))
+    responses.get(EVENTS_URL, json=event_list([]))
+    responses.get(f"{POD_URL}/log", status=code, json=body)
+    status, out, err = cli("why", POD, "-o", "json")
+    assert status == 1, err
+    doc = json.loads(out)
+    assert doc["cause"] == "app-error" and doc["containers"][0]["crash"] is None
+    assert any("could not be read" in w and said in w for w in doc["warnings"])

@@ -259,11 +259,37 @@ def _mock_all_namespaces(rsps, pods, events, page=25):
 @responses.activate
 def test_all_namespaces_pages_and_counts_requests(cli, kcfg, cluster):
     expected = _mock_all_namespaces(responses, *cluster)
-    status, out, err = cli("scan", "-A", "-o", "json")
+    status, out, err = cli("scan", "-A", "-o", "json", "--no-logs")
     assert status == 1, err
     doc = json.loads(out)
     assert doc["summary"]["podsExamined"] == len(cluster[0])
     assert len(responses.calls) == expected == doc["summary"]["scope"]["requests"]  # never one per pod
+
+
+@responses.activate
+def test_one_log_read_per_unexplained_failing_group(cli, kcfg, cluster):
+    """Failing groups whose termination messages hold no crash line get one log read each
+    (here only kube-proxy's app-error: the OOM, probe and image groups need none, the two
+    Jobs' termination messages explain them), capped by --log-groups."""
+    expected = _mock_all_namespaces(responses, *cluster)
+    log_url = f"{SERVER}/api/v1/namespaces/kube-system/pods/kube-proxy-9zt4w/log"
+    responses.get(log_url, body='I1120 09:59:10.1 server.go:200] starting\nF1120 09:59:11.2 server.go:495] '
+                                'failed to run Kube-proxy: open /var/lib/kube-proxy/config.conf: no such file or directory\n')
+    status, out, err = cli("scan", "-A", "-o", "json")
+    doc = json.loads(out)
+    assert len(responses.calls) == expected + 1 and doc["summary"]["scope"]["logRequests"] == 1
+    q = parse_qs(urlparse(responses.calls[-1].request.url).query)
+    assert q["container"] == ["kube-proxy"] and q["previous"] == ["true"] and q["tailLines"] == ["200"]
+    kp = next(i for i in doc["items"] if i["pod"]["name"] == "kube-proxy-9zt4w")["containers"][0]
+    assert kp["crash"]["kind"] == "file-not-found" and kp["crash"]["source"] == "previous-logs"
+    assert "config.conf: no such file or directory" in kp["crash"]["line"]
+    jobs = [i for i in doc["items"] if i["pod"]["owner"] and i["pod"]["owner"]["kind"] == "Job"]
+    assert all(i["containers"][0]["crash"]["source"] == "termination-message" for i in jobs)
+    table = cli("scan", "-A")[1]
+    assert "file-not-found: F1120" in table  # the group's row shows the crash line
+    responses.calls.reset()
+    cli("scan", "-A", "-o", "json", "--log-groups", "0")
+    assert not any("/log" in c.request.url for c in responses.calls)
 
 
 @responses.activate

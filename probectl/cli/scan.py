@@ -88,6 +88,8 @@ def scan(
     fail_on: options.FailOn = options.FAIL_ON,
     since: str | None = typer.Option(None, "--since", help="Consider only terminations and events newer than this: 30m, 2h, 1d."),
     recent: str = options.RECENT,
+    no_logs: bool = typer.Option(False, "--no-logs", help="Read no logs (by default one previous log per failing group, to find the line that says why)."),
+    log_groups: int = typer.Option(20, "--log-groups", min=0, help="Read at most this many logs: one per failing group that its termination messages leave unexplained."),
     context: str | None = options.CONTEXT,
     kubeconfig: str | None = options.KUBECONFIG,
     request_timeout: str | None = options.REQUEST_TIMEOUT,
@@ -110,7 +112,8 @@ def scan(
         else:
             progress = any(t.path != reports.STDOUT or t.fmt == "table" for t in targets)
             result = _from_cluster(namespace, all_namespaces, selector, field_selector, settings, writer.item,
-                                   context, kubeconfig, request_timeout, progress=progress, debug=debug)
+                                   context, kubeconfig, request_timeout, progress=progress, debug=debug,
+                                   log_groups=0 if no_logs else log_groups)
         style, file_style = options.style(no_color), options.file_style()
         writer.finish(result, lambda fmt, to_file: _render(result, fmt, file_style if to_file else style))
     finally:
@@ -172,8 +175,50 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, set
     return report
 
 
+class _GroupLogs:
+    """Explain failing groups from logs: at most one log request per group (namespace +
+    owner + container + cause), `limit` in all. A group whose termination messages already
+    hold a crash line needs none."""
+
+    def __init__(self, client, limit: int, recent=None):
+        self.client, self.limit, self.recent = client, limit, recent
+        self.done: set[tuple] = set()
+        self.requests = self.skipped = 0
+        self.notes: list[str] = []
+
+    def __call__(self, d, pod, events, earliest):
+        from probectl.cli.why import CRASH_TAIL_BYTES, CRASH_TAIL_LINES, wants_crash_log
+        from probectl.core.diagnose import diagnose
+        from probectl.core.scan import group_key
+        from probectl.sources import cluster as cl
+
+        key = group_key(d)
+        c = next((c for c in d.containers if c.name == d.culprit), None)
+        if key in self.done or c is None:
+            return d
+        if c.crash is not None:
+            self.done.add(key)
+            return d
+        if not wants_crash_log(d, c):
+            return d
+        self.done.add(key)
+        if self.requests >= self.limit:
+            self.skipped += 1
+            return d
+        self.requests += 1
+        previous = c.restart_count > 0 and not (c.last_termination and c.last_termination.current)
+        try:
+            lines = cl.previous_logs(self.client, d.pod.namespace, d.pod.name, c.name, CRASH_TAIL_LINES, previous)
+        except cl.ClusterError as e:
+            self.notes.append(f"the log of {d.pod.namespace}/{d.pod.name} container {c.name} could not be read ({e.message})")
+            return d
+        text = "\n".join(lines)[-CRASH_TAIL_BYTES:]
+        logs = {c.name: (text, "previous-logs" if previous else "logs")}
+        return diagnose(pod, events, d.as_of, earliest_event=earliest, recent=self.recent, logs=logs)
+
+
 def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings, on_item,
-                  context, kubeconfig, request_timeout, progress: bool, debug: bool = False):
+                  context, kubeconfig, request_timeout, progress: bool, debug: bool = False, log_groups: int = 0):
     from datetime import datetime, timezone
 
     from probectl.core import scan as core
@@ -200,7 +245,8 @@ def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings
         scope = {"source": "cluster", "context": conn.target.context, "server": conn.target.server,
                  "namespaces": "all" if all_namespaces else [s for s in scopes if s],
                  "labelSelector": selector, "fieldSelector": field_selector}
-        scanner = core.Scanner(index, now, scope=scope, warnings=warnings, **settings)
+        explain = _GroupLogs(client, log_groups, settings.get("recent")) if log_groups else None
+        scanner = core.Scanner(index, now, scope=scope, warnings=warnings, explain=explain, **settings)
         ok = 0
         for ns in readable:
             where = f'namespace "{ns}"' if ns else "all namespaces"
@@ -218,6 +264,14 @@ def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings
                                   f"({conn.target.where()}): {warnings[-1] if warnings else 'forbidden'}")
         report = scanner.finish()
         report.warnings[:] = warnings
+        if explain is not None:
+            report.scope["logRequests"] = explain.requests
+            if explain.notes:
+                report.warnings.append(f"{len(explain.notes)} log(s) could not be read: {explain.notes[0]}"
+                                       + (" (and more)" if len(explain.notes) > 1 else ""))
+            if explain.skipped:
+                report.warnings.append(f"{explain.skipped} more failing group(s) not explained from logs: "
+                                       f"at most {log_groups} log reads (--log-groups)")
     finally:
         bar.stop()
     report.scope["requests"] = client.requests

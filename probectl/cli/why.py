@@ -20,7 +20,8 @@ From the current kubectl context:
 
   probectl why web-7f9c6d8b5-x2lqz -n shop
   probectl why web -n shop            # no such pod: the pods of Deployment web
-  probectl why web-7f9c6d8b5-x2lqz --logs 20
+  probectl why web-7f9c6d8b5-x2lqz --logs 20   # and show its last 20 log lines
+  probectl why web-7f9c6d8b5-x2lqz --no-logs   # no log request at all
 
 From kubectl output instead of a cluster, with -f (repeatable, '-' for stdin):
 
@@ -43,9 +44,10 @@ def diagnose_snapshot(snap, pod_name: str | None, namespace: str | None, recent=
 
 
 def diagnose_live(name: str, *, namespace: str | None, context: str | None, kubeconfig: str | None,
-                  timeout: str | None, logs: int, debug: bool = False, recent=None) -> list:
-    """GET the pod, LIST its events (and with --logs, one log request per troubled
-    container). When no pod has that name, the pods of the workload of that name."""
+                  timeout: str | None, logs: int, debug: bool = False, recent=None, read_logs: bool = True) -> list:
+    """GET the pod, LIST its events, and read at most one log per container that ended by
+    itself or crashed (read_logs) or is troubled (--logs N). When no pod has that name,
+    the pods of the workload of that name."""
     from datetime import datetime, timezone
 
     from probectl.core.diagnose import diagnose
@@ -83,33 +85,67 @@ def diagnose_live(name: str, *, namespace: str | None, context: str | None, kube
     grouped = by_pod(events)  # normalised once, not once per pod of a workload
     diagnoses = []
     for pod in pods:
-        d = diagnose(pod, for_pod_key(grouped, pod), now, events_note=events_note, recent=recent)
+        pod_events = for_pod_key(grouped, pod)
+        d = diagnose(pod, pod_events, now, events_note=events_note, recent=recent)
+        if logs > 0 or read_logs:
+            texts, tails, log_notes = _read_logs(client, d, min(logs, LOG_LINE_LIMIT), read_logs)
+            if texts:  # judged again with the crash lines the logs hold
+                d = diagnose(pod, pod_events, now, events_note=events_note, recent=recent, logs=texts)
+            d = dataclasses.replace(d, logs=tuple(tails), warnings=d.warnings + tuple(log_notes))
         if notes:
             d = dataclasses.replace(d, warnings=tuple(notes) + d.warnings)
-        if logs > 0:
-            d = dataclasses.replace(d, logs=tuple(_log_tails(client, d, min(logs, LOG_LINE_LIMIT))))
         diagnoses.append(d)
     return diagnoses
 
 
-def _log_tails(client, d, lines: int):
-    """The last lines of each troubled container: its previous instance if it restarted."""
+# Read by default for a container that ended by itself or crashed, to find the line that
+# says why (core/crash.py): one request per such container, a bounded tail.
+CRASH_CAUSES = {"app-error", "crashed-signal", "unknown", "command-not-found", "start-error"}
+CRASH_TAIL_LINES = 200
+CRASH_TAIL_BYTES = 64 * 1024
+
+
+def wants_crash_log(d, c) -> bool:
+    """Is this container's log worth one request to explain its death? Not for a healthy or
+    OOM-killed container (asked for with --logs), nor when its termination message already
+    holds the telling line, nor when there is no ended instance to read."""
+    if c.type == "ephemeral" or c.crash is not None or c.last_termination is None:
+        return False
+    job = d.pod.owner_kind == "Job" and c.cause.value not in ("healthy", "completed", "oom-killed")
+    return c.cause.value in CRASH_CAUSES or job
+
+
+def _read_logs(client, d, show: int, crash: bool):
+    """One log request per container that needs one: its previous instance when it has
+    restarted since, else the current (ended) one. Returns (texts for the engine, tails to
+    show with --logs, warnings)."""
     from probectl.core.model import LogTail, Severity
     from probectl.sources import cluster as cl
 
-    out = []
+    texts: dict[str, tuple[str, str]] = {}
+    tails, notes = [], []
     for c in d.containers:
-        if c.severity is Severity.OK or (c.last_termination is None and c.state != "running"):
+        explain = crash and wants_crash_log(d, c)
+        shown = show > 0 and c.severity is not Severity.OK and (c.last_termination is not None or c.state == "running")
+        if not (explain or shown):
             continue
         previous = c.restart_count > 0 and not (c.last_termination and c.last_termination.current)
+        lines = max(show, CRASH_TAIL_LINES if explain else 0)
         try:
-            text = cl.previous_logs(client, d.pod.namespace, d.pod.name, c.name, lines, previous)
-            out.append(LogTail(c.name, previous, tuple(text)))
-        except cl.Forbidden as e:
-            out.append(LogTail(c.name, previous, (), f"logs could not be read: {e.message}"))
+            got = cl.previous_logs(client, d.pod.namespace, d.pod.name, c.name, lines, previous)
         except cl.ClusterError as e:
-            out.append(LogTail(c.name, previous, (), f"logs could not be read: {e.message}"))
-    return out
+            if shown:
+                tails.append(LogTail(c.name, previous, (), f"logs could not be read: {e.message}"))
+            if explain:
+                notes.append(f"The {'previous ' if previous else ''}log of container {c.name} could not be read "
+                             f"({e.message}): the line that says why it died is not known.")
+            continue
+        if explain:
+            text = "\n".join(got)
+            texts[c.name] = (text[-CRASH_TAIL_BYTES:], "previous-logs" if previous else "logs")
+        if shown:
+            tails.append(LogTail(c.name, previous, tuple(got[-show:])))
+    return texts, tails, notes
 
 
 def show(diagnoses, output: options.Output, no_color: bool, *, live: bool = False) -> None:
@@ -141,12 +177,15 @@ def why(
     kubeconfig: str | None = options.KUBECONFIG,
     request_timeout: str | None = options.REQUEST_TIMEOUT,
     logs: int = typer.Option(0, "--logs", min=0, help="Show the last N log lines of each troubled container (its previous instance if it restarted)."),
+    no_logs: bool = typer.Option(False, "--no-logs", help="Read no logs: by default the previous log of a container that ended by itself or crashed is read (one request each) to find the line that says why."),
     recent: str = options.RECENT,
     output: options.Output = options.OUTPUT,
     no_color: bool = options.NO_COLOR,
     debug: bool = options.DEBUG,
 ) -> int:
     recent_window = options.parse_duration(recent, "--recent")
+    if logs and no_logs:
+        raise UsageError("--logs and --no-logs contradict each other")
     if filename:
         if logs:
             raise UsageError("--logs reads a live cluster; with -f there are no logs to read")
@@ -158,7 +197,8 @@ def why(
         if not pod:
             raise UsageError("name a pod: probectl why POD [-n NAMESPACE] (or read kubectl output with -f FILE)")
         diagnoses = diagnose_live(pod, namespace=namespace, context=context, kubeconfig=kubeconfig,
-                                  timeout=request_timeout, logs=logs, debug=debug, recent=recent_window)
+                                  timeout=request_timeout, logs=logs, debug=debug, recent=recent_window,
+                                  read_logs=not no_logs)
         live = True
     show(diagnoses, output, no_color, live=live)
     return ExitStatus.OK if all(d.severity.value == "ok" for d in diagnoses) else ExitStatus.FINDINGS

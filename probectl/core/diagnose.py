@@ -8,9 +8,9 @@ code suggests; when the deciding evidence is missing, the confidence says so.
 
 Current versus history: a container's trouble is *current* when it is not running and
 ready now, or its last termination ended within the recent window (1 hour by default), or
-it restarts repeatedly (REPEATED restarts or more per window, on average over the pod's
-life). Otherwise the restart is history: the container is `healthy` and `lastRestart`
-keeps the explanation.
+it restarts repeatedly (REPEATED restarts or more in all, and on average one or more per
+window over the pod's life). Otherwise the restart is history: the container is `healthy`
+and `lastRestart` keeps the explanation.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from probectl.core.objects import human_duration
 
 EVENT_TTL = timedelta(hours=1)  # kube-apiserver --event-ttl default
 RECENT = timedelta(hours=1)  # default --recent: a termination older than this (and fine since) is history
-REPEATED = 3  # restarts per recent window, on average over the pod's life: a flapping container is current
+REPEATED = 3  # at least this many restarts, and one or more per recent window on average: flapping, current
 BACKOFF_RESET = timedelta(minutes=10)  # the kubelet forgets the back-off after 10 min of running
 MESSAGE_LIMIT = 300
 
@@ -467,6 +467,14 @@ def _pod_level(pod: dict, ctx: _Ctx) -> _PodLevel | None:
         return _PodLevel(Cause.TERMINATED, Confidence.HIGH, f"Pod {info.name} was {what}: {why}.", evidence, steps,
                          f"stopped when the pod was {what}")
 
+    if info.reason == "NodeLost" or info.phase == "Unknown":
+        # the node controller (older releases) or a status nobody updates: the node went silent
+        msg = _clip(info.message) or "no message"
+        return _PodLevel(Cause.UNKNOWN, Confidence.MEDIUM,
+                         f"Pod {info.name}'s node {info.node or '?'} stopped reporting: its containers' state is unknown ({msg}).",
+                         [f"status.phase is {info.phase or '?'}" + (f", status.reason {info.reason}" if info.reason else "")
+                          + f": {msg}"],
+                         [describe_node, "kubectl get nodes", events_cmd], "last reported before its node went silent")
     if info.phase == "Failed" and _REJECTED.fullmatch(info.reason or ""):
         msg = _clip(info.message) or "no message"
         return _PodLevel(Cause.UNSCHEDULABLE, Confidence.HIGH,
@@ -576,6 +584,10 @@ def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx, note
 
     j = _Judge(ref, ctx, cevents, probes, last, restarts, limit)
     cause, confidence, summary, evidence = j.decide(state, state_reason, state_message, ready, started_at, status)
+    crash = _crash_line(last, log)
+    if crash is not None:
+        cause, confidence, evidence, more_steps = _with_crash(cause, confidence, evidence, crash, limit)
+        j.extra_steps += more_steps
     severity = SEVERITY[cause]
     if cause is Cause.COMPLETED and will and ref.type == "container":
         severity = Severity.WARNING
@@ -625,15 +637,58 @@ def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx, note
     if ref.type == "init" and severity is not Severity.OK and ctx.pod.phase == "Pending":
         evidence.append("the pod's other containers cannot start until this init container succeeds")
     notes += j.notes
-    steps = j.next_steps(cause) if not history else []
+    steps = (j.next_steps(cause) + j.extra_steps) if not history else []
     return ContainerDiagnosis(
         name=ref.name, type=ref.type, image=ob.text(spec, "image") or ob.text(status, "image"),
         cause=cause, confidence=confidence, severity=severity, summary=summary, ready=ready, grace_exceeded=j.grace_exceeded,
         restart_count=restarts, state=state, state_reason=state_reason, state_message=state_message,
         started_at=started_at, last_termination=last, will_restart=will, restart_explanation=why_restart,
         probes=probes, memory_limit=limit, evidence=tuple(dict.fromkeys(evidence)), next_steps=tuple(steps),
-        last_restart=last_restart, history=history,
+        last_restart=last_restart, history=history, crash=crash,
     )
+
+
+def _crash_line(t: Termination | None, log: tuple[str, str] | None):
+    """The line that says why the process died: from the termination message first (with
+    FallbackToLogsOnError it is the log's tail), else from the log the caller read."""
+    from probectl.core import crash as cr
+
+    if t is not None and t.message and t.reason != PLACEHOLDER:
+        found = cr.find(t.message, "termination-message")
+        if found is not None:
+            return found
+    if log:
+        return cr.find(log[0], log[1])
+    return None
+
+
+_FROM = {"termination-message": "termination message", "previous-logs": "previous instance's log", "logs": "log"}
+# What a crash line adds to a verdict: (kind, cause it explains) -> (evidence, next step)
+_HEAP = {
+    "java-out-of-memory": ("the JVM ran out of heap: its -Xmx / -XX:MaxRAMPercentage, not (only) the container's limit",
+                           "raise the JVM heap (-Xmx or -XX:MaxRAMPercentage) within the container's limit, or find the leak"),
+    "node-out-of-memory": ("V8 reached its heap limit (--max-old-space-size), not (only) the container's limit",
+                           "raise --max-old-space-size (NODE_OPTIONS) within the container's limit, or find the leak"),
+    "go-out-of-memory": ("the Go runtime could not allocate memory", "set GOMEMLIMIT below the container's limit, or find the leak"),
+}
+
+
+def _with_crash(cause: Cause, confidence: Confidence, evidence: list[str], crash, limit: str | None):
+    """Fold a crash line into the verdict: quoted as evidence, confidence raised where it
+    confirms the cause, and for an out-of-memory line which memory ran out."""
+    evidence = evidence + [f"crash line ({crash.kind}, from the {_FROM.get(crash.source, crash.source)}): {crash.line}"]
+    steps: list[str] = []
+    heap = _HEAP.get(crash.kind)
+    if heap and cause in (Cause.OOM_KILLED, Cause.APP_ERROR, Cause.CRASHED_SIGNAL, Cause.UNKNOWN):
+        if cause is Cause.OOM_KILLED:
+            evidence.append(f"{heap[0]}; the kernel also OOM-killed the container"
+                            + (f" at its {limit} limit" if limit else ""))
+        else:
+            evidence.append(heap[0])
+        steps.append(heap[1])
+    if cause in (Cause.APP_ERROR, Cause.CRASHED_SIGNAL, Cause.COMMAND_NOT_FOUND) and confidence is not Confidence.HIGH:
+        confidence = Confidence.HIGH  # the program said why it died
+    return cause, confidence, evidence, steps
 
 
 def _short(lr: LastRestart, limit: str | None) -> str:
@@ -663,6 +718,7 @@ class _Judge:
         self.terminating = False  # stopped because the pod is being deleted
         self.judged: Termination | str | None = None  # the termination the verdict rests on, or "events"
         self.notes: list[str] = []  # for the pod's warnings
+        self.extra_steps: list[str] = []  # next steps a crash line adds
         self.name = ref.name
         self.label = {"init": "Init container", "sidecar": "Sidecar container", "ephemeral": "Ephemeral container"}.get(
             ref.type, "Container")
@@ -682,7 +738,8 @@ class _Judge:
         start, end = t.started_at, t.finished_at
         if start is None and end is None:
             return [e for e in self.events if pred(e)]
-        return [e for e in self.events if pred(e) and ev.overlaps(e, start, end)]
+        # an event with no time at all (pasted, reconstructed) may belong to any instance
+        return [e for e in self.events if pred(e) and (ev.overlaps(e, start, end) or (e.first is None and e.last is None))]
 
     def _events_cover(self) -> bool:
         """Do the events reach back to the last termination? If not, their silence means nothing."""
@@ -732,14 +789,15 @@ class _Judge:
         return now - ended <= self.ctx.recent
 
     def flapping(self) -> bool:
-        """REPEATED or more restarts per recent window, on average over the pod's life."""
+        """Restarting repeatedly: REPEATED restarts or more in all, and on average at least one
+        per recent window over the pod's life (60 a day is flapping; 4 in a month is not)."""
         if self.restarts < REPEATED:
             return False
         now, born = self.ctx.now, self.ctx.pod_started
         if now is None or born is None:
             return False
         life = max((now - born).total_seconds(), self.ctx.recent.total_seconds())
-        return self.restarts * self.ctx.recent.total_seconds() / life >= REPEATED
+        return self.restarts * self.ctx.recent.total_seconds() / life >= 1
 
     # -- the decision
     def decide(self, state, reason, message, ready, started_at, status):
@@ -995,7 +1053,8 @@ class _Judge:
         timeless = t.started_at is None and t.finished_at is None
         for kind in ("liveness", "startup"):
             if kills[kind]:
-                return self._probe_kill(kind, kills[kind], evidence, high=not timeless)
+                untimed = timeless or all(e.first is None and e.last is None for e in kills[kind])
+                return self._probe_kill(kind, kills[kind], evidence, high=not untimed)
         fails = {k: self._in_window(lambda e, k=k: ev.probe_failed(e, k)) for k in ("liveness", "startup")}
         if info.category in (exitcodes.KILL, exitcodes.STOP) and not self._by_deletion(t):
             for kind in ("startup", "liveness"):
@@ -1005,6 +1064,10 @@ class _Judge:
         covered = self._events_cover()
         stops = self._in_window(ev.is_stop)
         deleted = self._by_deletion(t)
+        if not covered and not deleted and not stops and t.exit_code in (137, 143):
+            timed = self._probe_kill_by_timing(t)
+            if timed:
+                return self._probe_kill(timed[0], [], evidence + [timed[1]], high=False, inferred=True)
         if not covered and not deleted:
             evidence.append(self._expired_note())
         doubt = Confidence.HIGH if covered else Confidence.MEDIUM
@@ -1053,7 +1116,34 @@ class _Judge:
         return (Cause.APP_ERROR, conf,
                 f"{self.label} {self.name} exited with code {code} ({info.meaning}) by itself{restarted}.", evidence)
 
-    def _probe_kill(self, kind: str, kills: list[EventRecord], evidence: list[str], high: bool):
+    def _probe_kill_by_timing(self, t: Termination) -> tuple[str, str] | None:
+        """With no events to say so, a probe kill can still be read from timing: an instance
+        that never got healthy is stopped when its probe's budget (initialDelaySeconds +
+        periodSeconds x failureThreshold) runs out, and dies of the SIGTERM (143) or of the
+        SIGKILL after the grace period (137)."""
+        run = t.run_seconds
+        if run is None:
+            return None
+        grace = ob.integer(self.ctx.spec, "terminationGracePeriodSeconds", default=30) or 0
+        order = ("startup", "liveness") if "startup" in self.probes else ("liveness",)
+        for kind in order:
+            stats = self.probes.get(kind)
+            cfg = stats.config if stats else None
+            if cfg is None:
+                continue
+            after = (cfg.termination_grace if cfg.termination_grace is not None else grace) if t.exit_code == 137 else 0
+            expected = cfg.budget_seconds + after
+            slack = cfg.period + 2
+            if abs(run - expected) <= slack:
+                return kind, (
+                    f"no events say why, but the instance ran {human_duration(run)}: its {kind} probe's budget "
+                    f"(initialDelaySeconds {cfg.initial_delay} + periodSeconds {cfg.period} x failureThreshold "
+                    f"{cfg.failure_threshold} = {cfg.budget_seconds}s)"
+                    + (f" plus the {after}s grace period" if after else "")
+                    + ": the kubelet's kill is the likely end, inferred from timing alone")
+        return None
+
+    def _probe_kill(self, kind: str, kills: list[EventRecord], evidence: list[str], high: bool, inferred: bool = False):
         t = self.last
         stats = self.probes.get(kind)
         cfg = stats.config if stats else None
@@ -1065,7 +1155,7 @@ class _Judge:
         if kills:
             k = kills[-1]
             evidence.insert(0, f"Killing: {_clip(ev.message_of(k))} (x{sum(e.count for e in kills)}, last {_ago(self.ctx.now, k.last) or 'at an unknown time'})")
-        else:
+        elif not inferred:
             evidence.insert(0, f"{kind} probe failures{' during that instance' if t else ''}, but no Killing event in the input (expired or not included)")
         if fails:
             evidence.insert(1, f"{kind} probe failed x{n_fail} around then; last: {_clip(ev.message_of(fails[-1]))}")
@@ -1098,6 +1188,9 @@ class _Judge:
             budget = f" within its {cfg.budget_seconds}s budget" if cfg else ""
             summary = f"{self.label} {self.name} never passed its startup probe ({handler}){budget} and was killed{self._restarted()}."
             cause = Cause.STARTUP_PROBE_FAILED
+        if inferred:
+            summary = summary.rstrip(".") + " (inferred from timing: no events in the input say so)."
+            return cause, Confidence.LOW, summary, evidence
         return cause, Confidence.HIGH if high else Confidence.MEDIUM, summary, evidence
 
     def _stop_who(self, stops: list[EventRecord]) -> str:

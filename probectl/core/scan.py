@@ -185,7 +185,7 @@ class Scanner:
         self.include_healthy, self.include_history = include_healthy, include_history
         self.cutoff = now - since if (now and since) else None
         self.recent = recent
-        self.explain = explain  # called with each finding; may return it enriched (crash lines from logs)
+        self.explain = explain  # explain(d, pod, events, earliest) -> d, for each finding (crash lines from logs)
         self.keep_items = keep_items
         self.report = ScanReport([], 0, 0, Counter(), Counter(), scope or {}, list(warnings or []), now, fail_on,
                                  since_text, include_history=include_history,
@@ -212,7 +212,7 @@ class Scanner:
             d = _outside_since(d)
             r.outside_since += 1
         if d.severity is not Severity.OK and self.explain is not None:
-            d = self.explain(d)
+            d = self.explain(d, pod, events, earliest)
         r.by_severity[d.severity.value] += 1
         emit: Diagnosis | None = d
         if d.severity is not Severity.OK:
@@ -364,16 +364,20 @@ def _exit_short(code: int) -> str:
     return str(code) if info.signal is None else f"{code} {info.signal}"
 
 
+def group_key(d: Diagnosis) -> tuple:
+    """(namespace, owner, pod name for pods that stand alone, container, cause)."""
+    owner = f"{d.pod.owner_kind}/{d.pod.owner_name}" if d.pod.owner_kind else ""
+    # replicas group by owner; a bare pod, a Job's pod or a static pod stands alone
+    alone = d.pod.owner_kind in ("", "Job", "Node")
+    return (d.pod.namespace, owner, d.pod.name if alone else "", d.culprit or "", d.cause.value)
+
+
 def group(items: list[Diagnosis]) -> list[Group]:
     """One group per problem: namespace + owner workload + container + cause. A workload
     whose pods die with 137 and 143 from the same startup probe is one group."""
     buckets: dict[tuple, list[Diagnosis]] = {}
     for d in items:
-        owner = f"{d.pod.owner_kind}/{d.pod.owner_name}" if d.pod.owner_kind else ""
-        # replicas group by owner; a bare pod, a Job's pod or a static pod stands alone
-        alone = d.pod.owner_kind in ("", "Job", "Node")
-        key = (d.pod.namespace, owner, d.pod.name if alone else "", d.culprit or "", d.cause.value)
-        buckets.setdefault(key, []).append(d)
+        buckets.setdefault(group_key(d), []).append(d)
     groups = []
     for (ns, owner, _alone, cont, cause), ds in buckets.items():
         codes = sorted({c.last_termination.exit_code for d in ds for c in d.containers

@@ -99,6 +99,7 @@ class Tracker:
         self.pod_flags: dict[str, set[str]] = {}
         self.names: dict[str, tuple[str, str]] = {}  # pod key -> (namespace, name)
         self.deleting: set[str] = set()
+        self.gone: OrderedDict[str, None] = OrderedDict()  # pods deleted (bounded): their late events are not news
         self.events: OrderedDict[str, deque] = OrderedDict()  # pod key -> its recent decisive events (bounded)
         self.event_counts: OrderedDict = OrderedDict()  # event uid -> (count seen, count reported), bounded
         self.incidents: OrderedDict[tuple, _Incident] = OrderedDict()
@@ -164,7 +165,14 @@ class Tracker:
             self.seen.add((key, flag))
 
     def forget(self, pod: dict) -> None:
-        self._drop(self._key(pod))
+        """A pod was deleted: forget its state, remember that it is gone."""
+        key = self._key(pod)
+        self._drop(key)
+        self.gone[key] = None
+        ns, name = text(pod, "metadata", "namespace") or "default", text(pod, "metadata", "name")
+        self.gone[f"{ns}/{name}"] = None
+        while len(self.gone) > MAX_SEEN:
+            self.gone.popitem(last=False)
 
     def _drop(self, key: str) -> None:
         self.pods.pop(key, None)
@@ -331,7 +339,7 @@ class Tracker:
             self.event_counts.popitem(last=False)
         if e.count <= last or not report:
             return []  # seen already (a reconnect or relist hands it out again), or the baseline
-        if key in self.deleting:
+        if key in self.deleting or key in self.gone or (not e.uid and f"{e.namespace}/{e.name}" in self.gone):
             return []  # probes fail and containers stop while a pod is deleted: not findings
         pod_key = key if key in self.pods else next((k for k, v in self.names.items() if v == (e.namespace, e.name)), key)
         cname = e.container or ev.named_container(e) or ""

@@ -153,7 +153,15 @@ def render(d: Diagnosis, style: Style, *, live: bool = False) -> str:
             grid.add_row(f" {marker}", Text(clean(line, oneline=True)))
         body.append(grid)
 
-    section("Evidence", [(bullet, x) for x in d.evidence])
+    culprit = next((c for c in d.containers if c.name == d.culprit), None)
+    if culprit is not None and culprit.crash is not None:
+        from probectl.core.diagnose import _FROM
+
+        k = culprit.crash
+        body.append(Text(""))
+        body.append(Text(f"The line that says why ({k.kind}, from the {_FROM.get(k.source, k.source)})", style="bold"))
+        body.append(Text("  " + clean(k.line, oneline=True), overflow="fold"))
+    section("Evidence", [(bullet, x) for x in d.evidence if not (culprit and culprit.crash and x.startswith("crash line ("))])
     section("Next steps", [("$" if x.startswith(("kubectl", "probectl")) else bullet, x) for x in d.next_steps])
     others = [c for c in d.containers if c.name != d.culprit and c.severity is not Severity.OK]
     section("Also", [(bullet, f"{c.summary} [{c.cause.value}]") for c in others])

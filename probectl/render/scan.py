@@ -303,8 +303,7 @@ def render_junit(report: ScanReport) -> str:
                 for c in d.containers:
                     if c.severity is Severity.OK:
                         continue
-                    crash = [f"crash line ({c.crash.kind}, from the {c.crash.source}): {c.crash.line}", ""] if c.crash else []
-                    body = "\n".join([c.summary, "", *crash, *[f"- {e}" for e in c.evidence], "", *[f"$ {x}" for x in c.next_steps]])
+                    body = "\n".join([c.summary, "", *[f"- {e}" for e in c.evidence], "", *[f"$ {x}" for x in c.next_steps]])
                     message = f"{c.name}: {c.cause.value}: {truncate(c.summary, 400)}"
                     if c.crash:
                         message += f" | {c.crash.kind}: {truncate(c.crash.line, 200)}"
