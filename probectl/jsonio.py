@@ -15,14 +15,26 @@ except ImportError:  # pragma: no cover - exercised by the tests with the fallba
     _orjson = None
 
 
+class TooDeep(ValueError):
+    """JSON nested deeper than the parser's recursion allows (orjson stops at 1024 levels, the
+    standard library at Python's recursion limit): no Kubernetes object comes close."""
+
+    def __init__(self) -> None:
+        super().__init__("nested too deeply to be a Kubernetes object")
+
+
 def loads(data: bytes | str):
-    """Parse JSON; raises ValueError (json.JSONDecodeError or orjson.JSONDecodeError) on bad input."""
+    """Parse JSON; raises ValueError (json.JSONDecodeError, orjson.JSONDecodeError, or TooDeep
+    for input nested too deeply to parse) on bad input."""
     if _orjson is not None:
         try:
             return _orjson.loads(data)
         except _orjson.JSONDecodeError:
             pass  # let the standard library say what is wrong (and accept what orjson refuses, e.g. NaN)
-    return json.loads(data)
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise TooDeep() from None
 
 
 def dumps_pretty(doc) -> str:

@@ -9,6 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# set by GitHub Actions: probectl (and the action's script) write to these files when they see them
+GITHUB_VARS = ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_ENV")
 
 
 def probectl_exe() -> str:
@@ -28,6 +30,8 @@ def cli(capsys, monkeypatch):
     from probectl.cli.main import main
 
     monkeypatch.delenv("FORCE_COLOR", raising=False)
+    for var in GITHUB_VARS:  # when the suite itself runs in GitHub Actions: not its job summary
+        monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "120")
 
@@ -41,7 +45,7 @@ def cli(capsys, monkeypatch):
 
 @pytest.fixture
 def clean_env():
-    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR", "KUBECONFIG")}
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR", "KUBECONFIG", *GITHUB_VARS)}
     env["COLUMNS"] = "120"
     return env
 

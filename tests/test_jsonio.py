@@ -32,3 +32,16 @@ def test_loads_both_ways(backend):
     assert jsonio.loads(text) == jsonio.loads(text.encode()) == json.loads(text)
     with pytest.raises(ValueError):
         jsonio.loads(b'{"truncated": ')
+
+
+def test_too_deep_is_a_value_error_both_ways(backend):
+    """10,000 nested arrays: orjson stops at 1024 levels, the standard library at the
+    recursion limit; either way a ValueError the callers already handle, never RecursionError."""
+    with pytest.raises(jsonio.TooDeep, match="nested too deeply"):
+        jsonio.loads("[" * 10_000 + "]" * 10_000)
+    with pytest.raises(ValueError):
+        jsonio.loads(b"[" * 10_000)
+    deep = 1
+    for _ in range(200):  # deep, but nothing like the limit: parsed
+        deep = [deep]
+    assert jsonio.loads(json.dumps({"a": deep})) == {"a": deep}

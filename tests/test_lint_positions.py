@@ -278,7 +278,42 @@ def test_no_findings_summary():
 
 def test_table_still_available(cli, chart):
     status, out, _ = cli("lint", "-f", str(chart), "-o", "table")
-    assert status == 1 and "Findings" in out and ":26:13" in out
+    assert status == 1 and "Critical: 6 findings" in out and ":26:13" in out
+
+
+@pytest.mark.parametrize("columns", ["80", "120"])
+def test_table_reads_in_80_columns(cli, chart, monkeypatch, columns):
+    """Issue 13: one row per finding, each name, path and field whole (never broken
+    mid-word), no line longer than the terminal."""
+    monkeypatch.chdir(chart.parent)
+    monkeypatch.setenv("COLUMNS", columns)
+    out = cli("lint", "-f", chart.name, "-o", "table")[1]
+    items = json.loads(cli("lint", "-f", chart.name, "-o", "json")[1])["items"]
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= int(columns)
+    rows = [line for line in lines if re.match(r"PL\d{3}  ", line)]
+    assert len(rows) == len(items)  # one row per finding
+    for i in items:
+        name, o = core.RULES[i["rule"]].name, i["object"]
+        obj = f"{o['namespace']}/{o['kind']}/{o['name']}, container {i['container']}"
+        assert any(line.startswith(i["rule"]) and name in line and obj in line for line in rows), (i["rule"], obj)
+        assert f"  {i['file']}:{i['line']}:{i['column']}: " in out
+    words = " ".join(out.split())  # wrapped only at spaces: the text reads back whole
+    for i in items:
+        assert i["message"] in words and f"fix: {i['fix']}" in words
+    assert "StatefulSet/worker, container worker" in out
+
+
+def test_table_puts_a_long_object_on_its_own_line():
+    f = core.LintFinding("PL004", Severity.CRITICAL, "StatefulSet", "payments-production-eu-west-1",
+                         "ledger-reconciliation-worker", "reconciler", "livenessProbe.failureThreshold is 1.",
+                         "Set livenessProbe.failureThreshold: 3.", file="k8s/ledger.yaml", line=40, column=13)
+    out = render.render_table(core.LintReport([f], objects=1, pods_observed=0, fail_on="critical"), Style(width=80))
+    lines = out.splitlines()
+    assert lines[3] == "PL004  liveness-failure-threshold-1"
+    assert lines[4] == "  payments-production-eu-west-1/StatefulSet/ledger-reconciliation-worker,"
+    assert lines[5] == "    container reconciler"
+    assert lines[6] == "  k8s/ledger.yaml:40:13: livenessProbe.failureThreshold is 1."
 
 
 def test_output_file_shows_text_on_the_terminal(cli, chart, tmp_path):

@@ -12,6 +12,7 @@ import responses
 from lxml import etree
 
 from probectl.core import scan as core
+from probectl.core.model import Cause
 from tests.builders import NOW
 from tests.conftest import ROOT
 from tests.kube import SERVER, isolate_env, kubeconfig
@@ -354,3 +355,19 @@ def test_fast_path_agrees_with_the_engine():
             d = diagnose(p, [], NOW)
             assert d.cause.value == "healthy" and d.severity.value == "ok", p["metadata"]["name"]
     assert skipped >= 10
+
+
+def test_table_reads_in_80_columns(cli, dump, monkeypatch):
+    """Issue 13: one row per group, no line wider than the terminal; a name that does not
+    fit ends in an ellipsis rather than running on or breaking onto the next line."""
+    monkeypatch.setenv("COLUMNS", "80")
+    everything = cli("scan", "-f", dump, "-A", "--all", "--include-history")[1]
+    assert max(len(line) for line in everything.splitlines()) <= 80
+    lines = cli("scan", "-f", dump, "-A")[1].splitlines()
+    import re
+
+    causes = {c.value for c in Cause}
+    rows = [n for n, line in enumerate(lines[:-1]) if line.split(" ")[0] in causes and lines[n + 1].startswith("  ")]
+    titles = [int(m.group(1)) for m in (re.match(r"(?:Critical|Warning): (\d+) problem", line) for line in lines) if m]
+    assert len(rows) == sum(titles) == 7  # a row and its where-line for each group
+    assert "  batch/Job/nightly-report-29000000, container orders: nightly-report-29000000-…" in lines

@@ -14,10 +14,12 @@ from probectl.errors import ExitStatus, UsageError
 HELP = """Judge probe and resource settings: static rules over workload manifests, and
 observed rules over what the cluster did (start-up times, probe timeouts, kills, OOM).
 
+\b
   probectl lint -f k8s/                       # manifests: files, directories, multi-document YAML
   helm template ./chart | probectl lint -f -  # rendered Helm output
   probectl lint -n shop                       # the live namespace: workloads, pods and events
   probectl lint -f k8s/ -o sarif > probectl.sarif
+  probectl lint -f k8s/ -o github --report sarif=probectl.sarif --report junit=lint.xml
   probectl lint --rules
 
 Exit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 for usage
@@ -34,6 +36,8 @@ class LintOutput(str, Enum):
     github = "github"
     junit = "junit"
 
+
+FORMATS = [f.value for f in LintOutput]
 
 # (API path under /apis or /api, kind, group) for a live lint
 WORKLOADS = (
@@ -52,9 +56,10 @@ def lint(
     all_namespaces: bool = typer.Option(False, "-A", "--all-namespaces", help="Lint every namespace (live)."),
     rules: bool = typer.Option(False, "--rules", help="List the rules and exit."),
     disable: list[str] | None = typer.Option(None, "--disable", help="Rule ids to skip (repeatable or comma-separated): PL003,PL007."),
-    output: LintOutput = typer.Option(
-        LintOutput.text, "-o", "--output", case_sensitive=False,
-        help="Output format; text: one FILE:LINE:COL: line per finding, as linters write them."),
+    output: LintOutput | None = typer.Option(
+        None, "-o", "--output", case_sensitive=False, show_default=False,
+        help="Format on standard output; text: one FILE:LINE:COL: line per finding, as linters write them. [default: text]"),
+    report: list[str] | None = options.REPORT,
     output_file: str | None = typer.Option(
         None, "--output-file", help="Write the -o format to this file; the terminal shows the text lines."),
     fail_on: options.FailOn = options.FAIL_ON,
@@ -64,6 +69,7 @@ def lint(
     no_color: bool = options.NO_COLOR,
     debug: bool = options.DEBUG,
 ) -> int:
+    from probectl.cli import reports
     from probectl.core import lint as core
     from probectl.render import lint as render
 
@@ -74,43 +80,40 @@ def lint(
     unknown = off - set(core.RULES)
     if unknown:
         raise UsageError(f"--disable: unknown rule {', '.join(sorted(unknown))} (see probectl lint --rules)")
+    # every destination checked before a file is read or the cluster contacted
+    targets = reports.plan(output.value if output else None, output_file, report, FORMATS, default=LintOutput.text.value)
     if filename:
-        report = _from_files(filename, namespace, off, fail_on.value)
+        result = _from_files(filename, namespace, off, fail_on.value)
     else:
-        report = _from_cluster(namespace, all_namespaces, off, fail_on.value, context, kubeconfig, request_timeout, debug)
-    text, note = _render(report, output, no_color or bool(output_file))  # no colour codes in a file
-    if note:
-        report.warnings.append(note)
-        sys.stderr.write(f"probectl: warning: {note}\n")
-    if output_file:
-        from probectl.cli.scan import _write
-
-        _write(output_file, text)
-        if output not in (LintOutput.text, LintOutput.table):
-            options.emit(_render(report, LintOutput.text, no_color)[0])
-    else:
-        options.emit(text)
-    return ExitStatus.FINDINGS if report.failed else ExitStatus.OK
+        result = _from_cluster(namespace, all_namespaces, off, fail_on.value, context, kubeconfig, request_timeout, debug)
+    if any(t.fmt == LintOutput.sarif.value for t in targets):
+        left_out = render.sarif_doc(result)[1]
+        if left_out:
+            note = (f"{left_out} finding(s) without a file location left out of the SARIF (code scanning rejects them): "
+                    "see -o text or -o json")
+            result.warnings.append(note)  # in the text, table, JSON and YAML reports too
+            if not any(t.path == reports.STDOUT and t.fmt in ("text", "table") for t in targets):
+                sys.stderr.write(f"probectl: warning: {note}\n")  # not already on the terminal
+    style, file_style = options.style(no_color), options.file_style()
+    reports.Writer(targets).finish(result, lambda fmt, to_file: _render(result, fmt, file_style if to_file else style))
+    return ExitStatus.FINDINGS if result.failed else ExitStatus.OK
 
 
-def _render(report, output: LintOutput, no_color: bool) -> tuple[str, str]:
+def _render(report, fmt: str, style) -> str:
     from probectl.render import lint as render
     from probectl.render.data import dump
 
-    if output is LintOutput.text:
-        return render.render_text(report, options.style(no_color)), ""
-    if output is LintOutput.table:
-        return render.render_table(report, options.style(no_color)), ""
-    if output is LintOutput.sarif:
-        doc, left_out = render.sarif_doc(report)
-        note = (f"{left_out} finding(s) without a file location left out of the SARIF (code scanning rejects them): "
-                "see -o text or -o json") if left_out else ""
-        return dump(doc, "json"), note
-    if output is LintOutput.github:
-        return render.render_github(report), ""
-    if output is LintOutput.junit:
-        return render.render_junit(report), ""
-    return dump(report.to_dict(), output.value), ""
+    if fmt == "text":
+        return render.render_text(report, style)
+    if fmt == "table":
+        return render.render_table(report, style)
+    if fmt == "sarif":
+        return dump(render.sarif_doc(report)[0], "json")
+    if fmt == "github":
+        return render.render_github(report)
+    if fmt == "junit":
+        return render.render_junit(report)
+    return dump(report.to_dict(), fmt)
 
 
 def _from_files(paths, namespace, off, fail_on):

@@ -30,7 +30,8 @@ REPORT = typer.Option(
     help="Also write this report from the same run; repeatable, PATH - for stdout. Written atomically.")
 NO_STEP_SUMMARY = typer.Option(
     False, "--no-step-summary",
-    help="With -o github inside GitHub Actions: do not append the Markdown report to $GITHUB_STEP_SUMMARY.")
+    help="Inside GitHub Actions, GitHub output (-o github or --report github=...) also appends the Markdown "
+         "report to $GITHUB_STEP_SUMMARY: not with this flag.")
 OUTPUT = typer.Option(Output.table, "-o", "--output", help="Output format.", case_sensitive=False)
 NO_COLOR = typer.Option(False, "--no-color", help="No colour (also: the NO_COLOR environment variable).")
 DEBUG = typer.Option(False, "--debug", help="Show Python tracebacks for errors.")
@@ -71,6 +72,12 @@ def parse_duration(text: str | None, flag: str):
 
 def style(no_color: bool) -> Style:
     return Style.detect(sys.stdout, no_color=no_color)
+
+
+def file_style() -> Style:
+    """A report written to a file: no colour or box drawing whatever the terminal; the width
+    of a CI log (COLUMNS overrides)."""
+    return Style.detect(None, no_color=True)
 
 
 def emit(text: str) -> None:

@@ -2,8 +2,12 @@
 number of `--report FORMAT=PATH` (PATH `-` for stdout), all from one run.
 
 Every destination is checked before anything is fetched (unknown format, a directory, a
-path that cannot be written: one line, exit 2). Files are written atomically: a temporary
-file beside the target, renamed into place, so a failed run never leaves half a report.
+path that cannot be written: one line, exit 2). Files are written atomically: each report
+goes to a temporary file beside its target, and only when every report of the run has been
+rendered are they renamed into place, then standard output written; so a failed run never
+leaves half a report, and an existing file stays as it was. A symbolic link is followed (the
+file it points to is replaced, the link kept); a target that is not a regular file (a FIFO,
+/dev/stdout, /dev/null) is written in place, in one piece, once the run is over.
 JSON and YAML items may be streamed while a scan runs: they are spooled (in memory up to
 a few MiB, then on disk) and copied out when the run has finished, so standard output
 also gets the whole document or nothing.
@@ -12,6 +16,7 @@ also gets the whole document or nothing.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
@@ -66,16 +71,29 @@ def plan(output: str | None, output_file: str | None, reports: Iterable[str] | N
 
 def check_writable(path: str) -> None:
     """A clear UsageError now rather than a failed write after the whole scan."""
-    if os.path.isdir(path):
+    real = os.path.realpath(path)  # a symbolic link: the file it points to
+    if os.path.isdir(real):
         raise UsageError(f"{path}: is a directory; --report and --output-file need a file path")
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise UsageError(f"{path}: the directory {parent} does not exist")
-    if os.path.exists(path):
-        if not os.access(path, os.W_OK):
+    if os.path.exists(real):
+        if not os.access(real, os.W_OK):
             raise UsageError(f"{path}: permission denied")
-    elif not os.access(parent, os.W_OK | os.X_OK):
+        if not _regular(real):
+            return  # a FIFO or a device: written in place
+    parent = os.path.dirname(real)
+    if not os.path.isdir(parent):
+        raise UsageError(f"{path}: the directory {os.path.dirname(os.path.abspath(path))} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        # the report is written beside its target and renamed: the directory must be writable
         raise UsageError(f"{path}: cannot create a file in {parent} (permission denied)")
+
+
+def _regular(path: str) -> bool:
+    import stat
+
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # not there yet: it will be a regular file
 
 
 @dataclass
@@ -121,19 +139,27 @@ class Writer:
         t.spool.seek(0)
         yield from self.streamed[t.fmt].document(report, _split_spool(t.spool))
 
-    def finish(self, report, render: Callable[[str], str]) -> None:
-        """Write every file (atomically), then standard output."""
+    def finish(self, report, render: Callable[[str, bool], str]) -> None:
+        """Render every report, then put the files in place, then write standard output.
+        `render(fmt, to_file)` renders a whole-document format (no colour for a file)."""
+        staged: list[_Staged] = []
         try:
-            for t in self.targets:
-                if t.path != STDOUT:
-                    write_atomic(t.path, self._pieces(t, report, render))
-            for t in self.targets:
-                if t.path == STDOUT:
-                    out = self.stdout or sys.stdout
-                    # rendered whole before the first byte goes out: never half a report
-                    text = "".join(self._pieces(t, report, render))
-                    out.write(text)
-                    out.flush()
+            try:
+                for t in self.targets:
+                    if t.path != STDOUT:
+                        staged.append(_Staged(t.path, self._pieces(t, report, lambda fmt: render(fmt, True))))
+                # rendered whole before the first byte goes out: never half a report
+                texts = ["".join(self._pieces(t, report, lambda fmt: render(fmt, False)))
+                         for t in self.targets if t.path == STDOUT]
+                for s in staged:
+                    s.commit()
+            finally:
+                for s in staged:
+                    s.discard()
+            out = self.stdout or sys.stdout
+            for text in texts:
+                out.write(text)
+                out.flush()
         finally:
             self.close()
 
@@ -158,61 +184,100 @@ def _split_spool(spool, chunk: int = 1 << 16) -> Iterable[str]:
         yield rest
 
 
+class _Staged:
+    """One report file, rendered whole into a temporary file: `commit()` puts it in place,
+    `discard()` removes whatever is left over."""
+
+    def __init__(self, path: str, pieces: Iterable[str]):
+        from probectl.errors import InputError
+
+        self.path = path
+        self.target = os.path.realpath(path)  # a symbolic link stays, the file it names is replaced
+        self.in_place = os.path.exists(self.target) and not _regular(self.target)
+        directory = tempfile.gettempdir() if self.in_place else os.path.dirname(self.target)
+        self.tmp: str | None = None
+        try:
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{os.path.basename(self.target)}.", suffix=".tmp", dir=directory)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                for piece in pieces:
+                    f.write(piece)
+        except OSError as e:
+            self.discard()
+            raise InputError(f"{path}: cannot write: {e.strerror or e}") from None
+
+    def commit(self) -> None:
+        from probectl.errors import InputError
+
+        assert self.tmp is not None
+        try:
+            if self.in_place:  # a FIFO, /dev/stdout: no rename, the whole text at once
+                with open(self.tmp, encoding="utf-8") as src, open(self.target, "w", encoding="utf-8") as dst:
+                    shutil.copyfileobj(src, dst)
+                return
+            try:
+                mode = os.stat(self.target).st_mode & 0o777  # an existing report keeps its mode
+            except OSError:
+                umask = os.umask(0)
+                os.umask(umask)
+                mode = 0o666 & ~umask
+            os.chmod(self.tmp, mode)
+            os.replace(self.tmp, self.target)
+            self.tmp = None
+        except OSError as e:
+            raise InputError(f"{self.path}: cannot write: {e.strerror or e}") from None
+
+    def discard(self) -> None:
+        if self.tmp is not None:
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+            self.tmp = None
+
+
 def write_atomic(path: str, pieces: Iterable[str]) -> None:
     """Write to a temporary file in the target's directory, then rename it into place."""
-    from probectl.errors import InputError
-
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    staged = _Staged(path, pieces)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for piece in pieces:
-                f.write(piece)
-        mode = 0o644
-        try:
-            mode = os.stat(path).st_mode & 0o777
-        except OSError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise InputError(f"{path}: cannot write: {e.strerror or e}") from None
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        staged.commit()
+    finally:
+        staged.discard()
 
 
-def step_summary(markdown: str, environ=None) -> str | None:
-    """Append the Markdown report to GitHub's job summary when running in GitHub Actions;
-    returns a warning when it had to be cut (GitHub takes 1 MiB per step) or failed."""
+STEP_SUMMARY_LIMIT = 1024 * 1024  # GitHub takes 1 MiB of Markdown per step
+
+
+def step_summary(markdown: str, environ=None, *, skip: Iterable[str] = ()) -> str | None:
+    """Append the Markdown report to GitHub's job summary when running in GitHub Actions
+    (GITHUB_ACTIONS=true and GITHUB_STEP_SUMMARY set); returns a warning when it had to be
+    cut to fit the step's 1 MiB (with a note in the summary itself) or could not be written.
+    Nothing is appended when a report of this run was written to that very file (`skip`)."""
     env = os.environ if environ is None else environ
     path = env.get("GITHUB_STEP_SUMMARY", "")
     if env.get("GITHUB_ACTIONS") != "true" or not path:
         return None
-    limit = 1024 * 1024
+    if any(p != STDOUT and os.path.realpath(p) == os.path.realpath(path) for p in skip):
+        return None
     try:
-        used = os.path.getsize(path) if os.path.exists(path) else 0
+        used = os.path.getsize(path)
     except OSError:
         used = 0
-    room = limit - used
+    room = STEP_SUMMARY_LIMIT - used
     data = markdown.encode("utf-8")
     note = None
     if len(data) > room:
-        cut = "\n\n> probectl: the report was cut to fit GitHub's 1 MiB step summary; see the JUnit or JSON report.\n"
-        keep = max(0, room - len(cut.encode()) - 16)
-        data = data[:keep].decode("utf-8", errors="ignore").rsplit("\n", 1)[0].encode("utf-8") + cut.encode()
-        note = "the Markdown report was cut to fit GitHub's 1 MiB step summary"
+        cut = (b"\n\n> probectl: the report was cut to fit GitHub's 1 MiB step summary; "
+               b"the JUnit or JSON report has everything.\n")
+        closing = "\n\n</details>"
+        keep = room - len(cut) - len(closing)
         if keep <= 0:
             return "GITHUB_STEP_SUMMARY is full (1 MiB): the Markdown report was not added"
+        text = data[:keep].decode("utf-8", errors="ignore")
+        text = text.rsplit("\n", 1)[0] if "\n" in text else ""  # whole lines only
+        if text.count("<details>") > text.count("</details>"):
+            text += closing
+        data = text.encode("utf-8") + cut
+        note = "the Markdown report was cut to fit GitHub's 1 MiB step summary"
     try:
         with open(path, "ab") as f:
             f.write(data)

@@ -16,9 +16,12 @@ Shows only pods with problems (--all for every pod), replicas of one workload fa
 same way as one line. Lists pods and events page by page and joins them in memory: a
 handful of requests whatever the size of the cluster.
 
+\b
   probectl scan -n shop
   probectl scan -A --since 30m -o junit --output-file probectl.xml
-  probectl scan -f ./cluster-state/ -o markdown >> "$GITHUB_STEP_SUMMARY"
+  probectl scan -A -o github --report junit=probectl.xml --report markdown=summary.md
+
+In GitHub Actions, -o github also appends the Markdown report to the job summary.
 
 Exit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 for usage
 errors or bad files, 3 when the cluster cannot be read.
@@ -111,12 +114,12 @@ def scan(
             result = _from_cluster(namespace, all_namespaces, selector, field_selector, settings, writer.item,
                                    context, kubeconfig, request_timeout, progress=progress, debug=debug,
                                    log_groups=0 if no_logs else log_groups)
-        style = options.style(no_color)
-        writer.finish(result, lambda fmt: _render(result, fmt, style))
+        style, file_style = options.style(no_color), options.file_style()
+        writer.finish(result, lambda fmt, to_file: _render(result, fmt, file_style if to_file else style))
     finally:
         writer.close()
     if "github" in writer.formats and not no_step_summary:
-        note = reports.step_summary(r.render_markdown(result))
+        note = reports.step_summary(r.render_markdown(result), skip=[t.path for t in targets if t.fmt == "markdown"])
         if note:
             sys.stderr.write(f"probectl: warning: {note}\n")
     return ExitStatus.FINDINGS if result.failed else ExitStatus.OK
@@ -134,16 +137,6 @@ def _render(report, fmt: str, style) -> str:
     if fmt == "github":
         return r.render_github(report)
     raise AssertionError(f"streamed format {fmt} rendered whole")  # json/yaml are streamed
-
-
-def _write(path: str, text: str) -> None:
-    from probectl.errors import InputError
-
-    try:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as e:
-        raise InputError(f"--output-file {path}: {e.strerror or e}") from None
 
 
 def _from_files(paths, namespaces, all_namespaces, selector, field_selector, settings, on_item):

@@ -7,7 +7,7 @@ from probectl import __version__
 from probectl.core.lint import RULES, LintFinding, LintReport
 from probectl.core.model import Severity
 from probectl.render.ci import gh_data, gh_prop, repo_path, uri, xml_text
-from probectl.render.console import Style, box_for, to_text
+from probectl.render.console import Style
 from probectl.render.safe import clean
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -41,10 +41,8 @@ def render_text(report: LintReport, style: Style) -> str:
 
     Findings from files come in file and line order, then the observed ones. Every piece of
     text that came from a manifest or the cluster is neutralised (render/safe.clean)."""
-    from_files = sorted((f for f in report.findings if f.file), key=lambda f: (f.file, f.line, f.column, f.rule))
-    observed = [f for f in report.findings if not f.file]
     lines = []
-    for f in from_files + observed:
+    for f in _ordered(report):
         context = [f"{f.namespace}/{f.object}" if f.namespace else f.object] if f.file else []
         if f.container:
             context.append(f"container {f.container}")
@@ -83,37 +81,69 @@ def render_rules(style: Style, width: int | None = None) -> str:
     return "\n".join(out)
 
 
+def _ordered(report: LintReport) -> list[LintFinding]:
+    """Findings from files by file, line and column, then the observed ones (as found)."""
+    from_files = sorted((f for f in report.findings if f.file), key=lambda f: (f.file, f.line, f.column, f.rule))
+    return from_files + [f for f in report.findings if not f.file]
+
+
 def render_table(report: LintReport, style: Style) -> str:
-    from rich.table import Table
-    from rich.text import Text
+    """The findings as plain lines that read in an 80-column terminal and in CI logs, as
+    `probectl scan`'s table does: a section per severity; for each finding one row (rule,
+    name, object), then its place and message, then the fix, wrapped at spaces: a name,
+    path or field is never broken. An object too long for the row gets a line of its own.
 
-    from probectl.render.report import SEVERITY_STYLE
+        Critical: 6 findings
+        Rule   Name                          Object
+        --------------------------------------------------------------
+        PL004  liveness-failure-threshold-1  shop/Deployment/web, container api
+          k8s/web.yaml:26:13: livenessProbe.failureThreshold is 1.
+          fix: Set livenessProbe.failureThreshold: 3.
+    """
+    import textwrap
 
-    parts: list = []
-    if report.findings:
-        table = Table(box=box_for(style), title="Findings", title_justify="left", expand=True)
-        table.add_column("Rule", no_wrap=True)
-        table.add_column("Object", overflow="fold", ratio=2)
-        table.add_column("Container", overflow="fold", ratio=1)
-        table.add_column("Finding and fix", overflow="fold", ratio=5)
-        for f in report.findings:
-            where = f"{f.namespace}/{f.object}" if f.namespace else f.object
-            if f.file:
-                where += f"\n{f.file}:{max(1, f.line)}:{max(1, f.column)}"
+    width = max(40, style.width)
+    findings = _ordered(report)
+    name_w = max([len("Name")] + [len(RULES[f.rule].name) for f in findings])
+    rule_w = max([len("Rule")] + [len(f.rule) for f in findings])
+
+    def wrap(text: str) -> list[str]:
+        return textwrap.wrap(text, width=width, initial_indent="  ", subsequent_indent="    ",
+                             break_long_words=False, break_on_hyphens=False) or ["  "]
+
+    lines: list[str] = []
+    for sev in (Severity.CRITICAL, Severity.WARNING):
+        mine = [f for f in findings if f.severity is sev]
+        if not mine:
+            continue
+        lines.append(_paint(f"{sev.value.capitalize()}: {_plural(len(mine), 'finding')}", "bold", style))
+        head = f"{'Rule'.ljust(rule_w)}  {'Name'.ljust(name_w)}  Object"
+        lines.append(_paint(head, "bold", style))
+        lines.append(("─" if style.unicode else "-") * min(width, max(len(head), 60)))
+        for f in mine:
+            obj = [f"{f.namespace}/{f.object}" if f.namespace else f.object]
+            if f.container:
+                obj.append(f"container {f.container}")
             if f.pods:
-                where += f"\n{f.pods} pod{'s' if f.pods != 1 else ''}"
-            text = Text(clean(f.message, oneline=True))
-            text.append("\nFix: " + clean(f.fix, oneline=True), style="green")
-            rule = Text(f"{f.rule}\n{RULES[f.rule].name}\n")
-            rule.append(f.severity.value, style=SEVERITY_STYLE[f.severity])
-            table.add_row(rule, Text(clean(where)), Text(clean(f.container or "-", oneline=True)), text)
-        parts.append(table)
-    else:
-        parts.append(Text("No findings.", style="bold green"))
-    parts.append(Text(f"{report.objects} workloads linted, {report.pods_observed} pods observed, {len(report.findings)} findings."))
+                obj.append(_plural(f.pods, "pod"))
+            obj_text = clean(", ".join(obj), oneline=True)
+            row = f"{f.rule.ljust(rule_w)}  {RULES[f.rule].name.ljust(name_w)}  "
+            if len(row) + len(obj_text) <= width:
+                lines.append(_paint(f.rule, sev, style) + row[len(f.rule):] + obj_text)
+            else:  # no room on the row: the object on its own line, whole
+                lines.append(_paint(f.rule, sev, style) + row[len(f.rule):].rstrip())
+                lines += wrap(obj_text)
+            at = f"{clean(where(f), oneline=True)}: " if f.file else ""
+            lines += wrap(at + clean(f.message, oneline=True))
+            lines += [_paint(x, "green", style) for x in wrap("fix: " + clean(f.fix, oneline=True))]
+        lines.append("")
+    if not findings:
+        lines += [_paint("No findings.", "green", style), ""]
+    lines.append(f"{_plural(report.objects, 'workload')} linted, {_plural(report.pods_observed, 'pod')} observed, "
+                 f"{_plural(len(findings), 'finding')}.")
     for w in report.warnings:
-        parts.append(Text("! " + clean(w, oneline=True), style="yellow"))
-    return to_text(parts, style)
+        lines.append(_paint("! " + clean(w, oneline=True), Severity.WARNING, style))
+    return "\n".join(lines) + "\n"
 
 
 def _region(f: LintFinding) -> dict:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from probectl.core.objects import compact_pod
 from probectl.errors import InputError
-from probectl.jsonio import loads
+from probectl.jsonio import TooDeep, loads
 
 MAX_BYTES = 512 * 1024 * 1024  # a 10,000-pod cluster-info dump's pods.json is about 80 MiB
 EXTENSIONS = (".json", ".yaml", ".yml")
@@ -151,6 +151,8 @@ def _documents(data: str | bytes, where: str):
     if first in ("{", "[", b"{", b"["):
         try:
             doc = loads(data)
+        except TooDeep as e:
+            raise InputError(f"{where}: {e}") from None
         except ValueError:
             text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
             if first in ("{", b"{"):
@@ -175,6 +177,8 @@ def _concatenated_json(data: str, where: str):
             raise InputError(f"{where}: not valid JSON")
         try:
             obj, end = decoder.raw_decode(data, j)
+        except RecursionError:
+            raise InputError(f"{where}: {TooDeep()}") from None
         except json.JSONDecodeError as e:
             if found == 0:
                 raise InputError(f"{where}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
@@ -233,6 +237,8 @@ def _yaml_nodes(text: str, where: str):
         at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(e, "problem", None) or "invalid"
         raise InputError(f"{where}: neither JSON nor valid YAML{at}: {problem}") from None
+    except RecursionError:  # the YAML composer and constructor recurse once per level
+        raise InputError(f"{where}: {TooDeep()}") from None
     finally:
         if loader is not None:
             loader.dispose()
