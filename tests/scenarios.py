@@ -28,6 +28,7 @@ from tests.builders import (
     tcp_probe,
     terminated,
     timeout_msg,
+    ts,
     waiting,
 )
 
@@ -708,6 +709,104 @@ def node_lost():
             phase="Unknown", reason="NodeLost",
             message="Node node-3 which was running pod web-7f9c6d8b5-n0d3l is unresponsive")
     return Scenario("node_lost", p, [], "unknown", "medium", summary_has=("stopped reporting",))
+
+
+# ----------------------------------------------------------------- from the independent review
+
+
+@scenario
+def job_with_native_sidecar_succeeded():
+    # kubelet-facts §7: sidecars are stopped after the main containers finish
+    # (terminationOrdering); their SIGTERM exit is the normal end, and the pod Succeeded.
+    shipper = spec("log-shipper", image="fluent/fluent-bit:3.1", restart_policy="Always", ports=())
+    p = pod("report-28800000-7xk2q", [spec("report")],
+            [status("report", terminated(0, "Completed", 600, 12))], phase="Succeeded", restart_policy="Never",
+            owner=("Job", "report-28800000"), init=[shipper],
+            init_statuses=[status("log-shipper", terminated(143, "Error", 610, 10), image="fluent/fluent-bit:3.1")])
+    ev = [event(p, "Killing", "Stopping container log-shipper", container="log-shipper", kind="initContainers", first=11)]
+    return Scenario("job_with_native_sidecar_succeeded", p, ev, "completed", severity="ok",
+                    containers={"log-shipper": "terminated", "report": "completed"})
+
+
+@scenario
+def liveness_failures_below_threshold_are_noise():
+    # kubelet-facts §2: a Failure acts only after failureThreshold consecutive ones: one
+    # liveness failure and no Killing does not explain a SIGKILL eight minutes later.
+    p = pod("search-8c9d0e1f2-b3l0w", [spec("search", memory="2Gi", liveness=http_probe())],
+            [status("search", running(30), terminated(137, "Error", 520, 31), restarts=1, ready=True)])
+    ev = [event(p, "Unhealthy", liveness_http_500(), type="Warning", container="search", count=1, first=300)]
+    return Scenario("liveness_failures_below_threshold_are_noise", p, ev, "killed", "medium")
+
+
+@scenario
+def liveness_kill_event_dropped_go_exit_2():
+    # Killing lost to the kubelet's event spam filter (kubelet-facts §9); 21 failures ending 2 s
+    # before the exit; a Go PID 1 dies of SIGTERM with exit 2 (kubelet-facts §1).
+    p = pod("gateway-5b4c3d2e1-k2x9p", [spec("gateway", liveness=http_probe(delay=10))],
+            [status("gateway", running(5), terminated(2, "Error", 50, 8), restarts=9, ready=False)])
+    ev = [event(p, "Unhealthy", timeout_msg("Liveness"), type="Warning", container="gateway", count=21, first=600, last=10)]
+    return Scenario("liveness_kill_event_dropped_go_exit_2", p, ev, "liveness-probe-failed", "medium")
+
+
+@scenario
+def post_start_hook_failed():
+    # kuberuntime_container.go: FailedPostStartHook "PostStartHook failed", Killing
+    # "FailedPostStartHook"; the details only in the waiting message (lifecycle/handlers.go).
+    msg = ('Exec lifecycle hook ([/bin/sh -c /opt/app/warmup.sh]) for Container "api" in Pod '
+           '"web-7f9c6d8b5-h00k1_shop(4f1c)" failed - error: command \'/bin/sh -c /opt/app/warmup.sh\' exited with 7: '
+           "curl: (7) Failed to connect to localhost port 8080: Connection refused, message: \"\"")
+    p = pod("web-7f9c6d8b5-h00k1", [spec("api")],
+            [status("api", waiting("PostStartHookError", msg), terminated(143, "Error", 60, 30), restarts=2)])
+    ev = [event(p, "FailedPostStartHook", "PostStartHook failed", type="Warning", container="api", count=3, first=400, last=32),
+          event(p, "Killing", "FailedPostStartHook", container="api", count=3, first=399, last=31)]
+    return Scenario("post_start_hook_failed", p, ev, "start-error", "high", summary_has=("postStart hook failed",))
+
+
+@scenario
+def containerd_unknown_exit_255():
+    # containerd CRI: unknownExitCode 255, reason "Unknown" after a runtime/node restart.
+    p = pod("web-7f9c6d8b5-u255x", [spec("api")],
+            [status("api", running(100), terminated(255, "Unknown", 90000, 120), restarts=1, ready=True)])
+    ev = [event(p, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.", container=None, first=110)]
+    return Scenario("containerd_unknown_exit_255", p, ev, "unknown", "medium")
+
+
+@scenario
+def spec_change_restart():
+    # computePodActions: "Container api definition changed, will be restarted" (an in-place image update)
+    p = pod("web-7f9c6d8b5-sp3c1", [spec("api")],
+            [status("api", running(20), terminated(143, "Error", 4000, 22), restarts=1, ready=True)])
+    ev = [event(p, "Killing", "Container api definition changed, will be restarted", container="api", first=25)]
+    return Scenario("spec_change_restart", p, ev, "terminated", "high", severity="ok")
+
+
+@scenario
+def stuck_terminating_with_finalizer():
+    p = pod("db-migrate-6c7d8e9f0-f1n4l", [spec("migrate")], [status("migrate", running(20000), ready=True)],
+            deleting=3 * 3600)
+    p["metadata"]["finalizers"] = ["example.com/backup-guard"]
+    return Scenario("stuck_terminating_with_finalizer", p, [], "unknown", "medium", severity="warning",
+                    summary_has=("terminating for 3h", "example.com/backup-guard"))
+
+
+@scenario
+def node_not_ready_marks_pod_unready():
+    # node lifecycle controller MarkPodsNotReady: pod Ready=False, containers still report ready
+    p = pod("web-7f9c6d8b5-n0rdy", [spec("api")], [status("api", running(9000), ready=True)],
+            conditions=[{"type": "Ready", "status": "False", "lastProbeTime": None, "lastTransitionTime": ts(60)},
+                        {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": ts(9100)}])
+    ev = [event(p, "NodeNotReady", "Node is not ready", type="Warning", component="node-controller", first=62)]
+    return Scenario("node_not_ready_marks_pod_unready", p, ev, "unknown", "medium", summary_has=("node",))
+
+
+@scenario
+def scheduling_gated():
+    p = pod("train-4f5a6b7c8-g4t3d", [spec("trainer")], [], phase="Pending", node="", created=30,
+            conditions=[{"type": "PodScheduled", "status": "False", "reason": "SchedulingGated",
+                         "message": "Scheduling is blocked due to non-empty scheduling gates", "lastProbeTime": None,
+                         "lastTransitionTime": ts(30)}],
+            extra_spec={"schedulingGates": [{"name": "kueue.x-k8s.io/admission"}]})
+    return Scenario("scheduling_gated", p, [], "unknown", "medium", severity="ok", summary_has=("kueue.x-k8s.io/admission",))
 
 
 BY_NAME = {s.name: s for s in SCENARIOS}

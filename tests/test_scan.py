@@ -371,3 +371,31 @@ def test_table_reads_in_80_columns(cli, dump, monkeypatch):
     titles = [int(m.group(1)) for m in (re.match(r"(?:Critical|Warning): (\d+) problem", line) for line in lines) if m]
     assert len(rows) == sum(titles) == 7  # a row and its where-line for each group
     assert "  batch/Job/nightly-report-29000000, container orders: nightly-report-29000000-…" in lines
+
+
+def test_since_never_hides_the_evidence_of_a_termination_inside_the_window():
+    """--since 30s: the termination 26 s ago is inside the window; the liveness kills that
+    explain it began before the window and must still count."""
+    from tests.scenarios import BY_NAME
+
+    sc = BY_NAME["liveness_exit_143"]
+    index = core.EventIndex()
+    for e in sc.events:
+        index.add(e)
+    report = core.scan([sc.pod], index, NOW, since=timedelta(seconds=30), since_text="30s")
+    assert [d.cause.value for d in report.findings] == ["liveness-probe-failed"]
+
+
+def test_a_long_grace_deletion_does_not_move_the_snapshot_forward():
+    """deletionTimestamp is the deletion request plus the grace period (a deadline, possibly
+    an hour ahead), not a moment anything was observed."""
+    import copy
+
+    from probectl.core.diagnose import snapshot_time
+    from tests.builders import ts
+    from tests.scenarios import BY_NAME
+
+    p = copy.deepcopy(BY_NAME["healthy_running"].pod)
+    p["metadata"]["deletionTimestamp"] = ts(-3540)  # asked 60 s ago, grace 3600 s
+    p["metadata"]["deletionGracePeriodSeconds"] = 3600
+    assert snapshot_time([p], []) <= NOW

@@ -63,6 +63,9 @@ def test_readiness_streak_reported_once_at_the_threshold():
     t = Tracker()
     p = HEALTHY.pod
     t.baseline(p)
+    unready = copy.deepcopy(p)
+    unready["status"]["containerStatuses"][0]["ready"] = False
+    assert t.pod_update(unready, NOW) == []  # unready, but no failure in the events yet
     base = event(p, "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503", type="Warning",
                  container="api", count=1, first=100)
     reported = []
@@ -72,6 +75,45 @@ def test_readiness_streak_reported_once_at_the_threshold():
         e["lastTimestamp"] = ts(100 - count)
         reported += [count for _ in t.event_update(e, NOW)]
     assert reported == [3]  # failureThreshold 3: unready from then on; the repeats are not news
+
+
+def test_readiness_failures_while_ready_are_not_news_and_an_unready_flip_is():
+    """An event's count adds failures up over its life: three single failures over 40
+    minutes of a container that stays ready are not an outage. Becoming unready with them is."""
+    t = Tracker()
+    p = HEALTHY.pod
+    t.baseline(p)
+    e = event(p, "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503", type="Warning",
+              container="api", count=3, first=2400, last=10)
+    assert t.event_update(e, NOW) == []
+    unready = copy.deepcopy(p)
+    unready["status"]["containerStatuses"][0]["ready"] = False
+    found = t.pod_update(unready, NOW)
+    assert [(f.kind, f.cause) for f in found] == [("probe-failure", "readiness-probe-failed")]
+
+
+def test_an_incident_ends_after_the_container_ran_fine_and_the_next_failure_is_new():
+    t = Tracker()
+    p = copy.deepcopy(HEALTHY.pod)
+    t.baseline(p)
+    first = t.pod_update(restarted(p, 137, "OOMKilled", restarts=1), NOW)
+    # three hours later, the instance that started after the first line dies too: a new incident
+    from datetime import timedelta
+
+    again = restarted(p, 137, "OOMKilled", restarts=2)
+    again["status"]["containerStatuses"][0]["lastState"] = terminated(137, "OOMKilled", -5, -3 * 3600)
+    second = t.pod_update(again, NOW + timedelta(hours=3))
+    assert len(first) == 1 and len(second) == 1 and first[0].incident != second[0].incident
+
+
+def test_liveness_kill_under_restart_policy_never_is_not_a_restart():
+    t = Tracker()
+    p = copy.deepcopy(HEALTHY.pod)
+    p["spec"]["restartPolicy"] = "Never"
+    t.baseline(p)
+    kill = event(p, "Killing", "Container api failed liveness probe", container="api", first=5)
+    found = t.event_update(kill, NOW)
+    assert "will not be restarted" in found[0].summary
 
 
 def test_one_oom_kill_is_one_line_and_a_loop_escalates_once():

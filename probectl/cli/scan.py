@@ -163,7 +163,7 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, set
         return (all_namespaces or not wanted or ns in wanted) and labels(p) and fields(p)
 
     scope = {"source": "files", "files": list(paths), "namespaces": sorted(wanted) if wanted and not all_namespaces else "all"}
-    scanner = core.Scanner(index, now, scope=scope, **settings)
+    scanner = core.Scanner(index, now, scope=scope, clock_known=index.seen > 0 or len(snap.pods) > 1, **settings)
     for p in snap.pods:
         if chosen(p):
             d = scanner.add(p)

@@ -40,7 +40,9 @@ def diagnose_snapshot(snap, pod_name: str | None, namespace: str | None, recent=
     from probectl.core.select import find_pod
 
     pod = find_pod(snap.pods, pod_name, namespace)
-    return diagnose(pod, snap.events, snapshot_time(snap.pods, snap.events), recent=recent)
+    # with no events and no other pod, "now" is this pod's own newest timestamp
+    clock_known = bool(snap.events) or len(snap.pods) > 1
+    return diagnose(pod, snap.events, snapshot_time(snap.pods, snap.events), recent=recent, clock_known=clock_known)
 
 
 def diagnose_live(name: str, *, namespace: str | None, context: str | None, kubeconfig: str | None,

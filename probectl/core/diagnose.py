@@ -712,7 +712,7 @@ def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx, note
     if restarts and state == "waiting" and state_reason == "CrashLoopBackOff":
         m = _BACKOFF.search(state_message)
         evidence.append(
-            f"waiting in CrashLoopBackOff after {restarts} restarts"
+            f"waiting in CrashLoopBackOff after {restarts} restart{'s' if restarts != 1 else ''}"
             + (f": the kubelet waits {m.group(1)} before the next start" if m else "")
         )
     if ref.type == "init" and severity is not Severity.OK and ctx.pod.phase == "Pending":

@@ -180,13 +180,14 @@ class Scanner:
                  include_history: bool = False, fail_on: str = "critical", since: timedelta | None = None,
                  since_text: str | None = None, recent: timedelta | None = None, recent_text: str | None = None,
                  scope: dict | None = None, warnings: list[str] | None = None, keep_items: bool = False,
-                 explain=None):
+                 explain=None, clock_known: bool = True):
         self.index, self.now = index, now
         self.include_healthy, self.include_history = include_healthy, include_history
         self.cutoff = now - since if (now and since) else None
         self.recent = recent
         self.explain = explain  # explain(d, pod, events, earliest) -> d, for each finding (crash lines from logs)
         self.keep_items = keep_items
+        self.clock_known = clock_known
         self.report = ScanReport([], 0, 0, Counter(), Counter(), scope or {}, list(warnings or []), now, fail_on,
                                  since_text, include_history=include_history,
                                  recent=recent_text or human_duration((recent or RECENT).total_seconds()))
@@ -201,13 +202,15 @@ class Scanner:
         if ident in self._seen:
             return None
         self._seen.add(ident)
-        events, earliest = self.index.for_pod(pod, self.cutoff)
+        # every event is evidence: --since decides what counts as a finding (recent()), it
+        # never hides the kill that explains a termination inside the window
+        events, earliest = self.index.for_pod(pod)
         r.examined += 1
         if not self.include_healthy and not events and plainly_healthy(pod):
             r.healthy_count += 1
             r.by_severity[Severity.OK.value] += 1
             return None
-        d = diagnose(pod, events, self.now, earliest_event=earliest, recent=self.recent)
+        d = diagnose(pod, events, self.now, earliest_event=earliest, recent=self.recent, clock_known=self.clock_known)
         if self.cutoff and d.severity is not Severity.OK and not recent(d, self.cutoff):
             d = _outside_since(d)
             r.outside_since += 1
@@ -267,6 +270,9 @@ def plainly_healthy(pod: dict) -> bool:
     specs = get(pod, "spec", "containers", default=[])
     if not isinstance(specs, list) or len(specs) != len(main):
         return False
+    names = {c.get("name") for c in specs if isinstance(c, dict)}
+    if names != {c.get("name") for c in main if isinstance(c, dict)}:
+        return False
     for c in main:
         if not isinstance(c, dict) or c.get("ready") is not True or c.get("restartCount") != 0:
             return False
@@ -278,14 +284,20 @@ def plainly_healthy(pod: dict) -> bool:
     init = status.get("initContainerStatuses") or []
     if not isinstance(init, list):
         return False
-    for c in init:  # done init containers (exit 0, no restart) or ready sidecars
+    for c in init:  # done init containers (exit 0, no restart) or running, ready sidecars
         if not isinstance(c, dict) or c.get("restartCount") != 0 or c.get("lastState"):
             return False
         term = get(c, "state", "terminated")
-        if not ((isinstance(term, dict) and term.get("exitCode") == 0) or c.get("ready") is True):
+        done = isinstance(term, dict) and term.get("exitCode") == 0
+        sidecar = isinstance(get(c, "state", "running"), dict) and c.get("ready") is True
+        if not (done or sidecar):
             return False
-    for cond in status.get("conditions") or []:
-        if isinstance(cond, dict) and cond.get("type") == "DisruptionTarget" and cond.get("status") == "True":
+    conditions = status.get("conditions")
+    if not isinstance(conditions, (list, type(None))):
+        return False
+    for cond in conditions or []:
+        if isinstance(cond, dict) and cond.get("type") in ("DisruptionTarget", "Ready") and (
+                cond.get("status") == ("True" if cond.get("type") == "DisruptionTarget" else "False")):
             return False
     return not status.get("ephemeralContainerStatuses")
 

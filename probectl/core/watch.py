@@ -78,6 +78,7 @@ class _Container:
     ready: bool = False
     running: bool = False
     thresholds: tuple[int, int, int] = (3, 3, 3)  # failureThreshold of liveness, readiness, startup
+    ready_since: datetime | None = None  # when it was first seen running and ready, this stretch
 
 
 @dataclass
@@ -144,9 +145,14 @@ class Tracker:
             flags.add("unschedulable")
         return state, flags
 
-    def _remember(self, pod: dict) -> str:
+    def _remember(self, pod: dict, now: datetime | None = None) -> str:
         key = self._key(pod)
+        before = self.pods.get(key, {})
         self.pods[key], self.pod_flags[key] = self._snapshot(pod)
+        for cname, c in self.pods[key].items():
+            if c.running and c.ready:
+                old = before.get(cname)
+                c.ready_since = old.ready_since if old is not None and old.ready_since is not None else now
         self.names[key] = (text(pod, "metadata", "namespace") or "default", text(pod, "metadata", "name"))
         if get(pod, "metadata", "deletionTimestamp") is not None:
             self.deleting.add(key)
@@ -191,7 +197,11 @@ class Tracker:
             alive.add(self._key(pod))
             found += self.pod_update(pod, now)
         for key in [k for k in self.pods if k not in alive]:
+            ns, name = self.names.get(key, ("", ""))
             self._drop(key)
+            self.gone[key] = None  # deleted while the watch was down: its late events are not news
+            if name:
+                self.gone[f"{ns}/{name}"] = None
         return found
 
     # ---------------------------------------------------------------- incidents
@@ -222,14 +232,20 @@ class Tracker:
                                  "summary": finding.summary + f" ({repeats} more since the last report)"})
         return Finding(**{**finding.__dict__, "incident": inc.id})
 
-    def _close_quiet(self, key: str, cname: str, c: _Container, now: datetime | None) -> None:
-        """A container running and ready again for QUIET_AFTER since its last report: its
-        incidents are over, the next failure opens a new one."""
-        if not (c.running and c.ready) or now is None:
-            return
+    def _close_quiet(self, key: str, cname: str, c: _Container | None, now: datetime | None,
+                     ran_from: datetime | None = None, ran_to: datetime | None = None) -> None:
+        """An incident is over once the container has run fine for QUIET_AFTER after its last
+        line: seen running and ready that long, or an instance that started after the last
+        line and ran that long before it died. The next failure then opens a new incident."""
         for track in ("restart", "readiness", "waiting"):
             inc = self.incidents.get((key, cname, track))
-            if inc is not None and (inc.last is None or now - inc.last >= QUIET_AFTER):
+            if inc is None or inc.last is None:
+                continue
+            steady = (c is not None and c.running and c.ready and c.ready_since is not None and now is not None
+                      and c.ready_since >= inc.last and now - c.ready_since >= QUIET_AFTER)
+            lived = (ran_from is not None and ran_to is not None and ran_from >= inc.last
+                     and ran_to - ran_from >= QUIET_AFTER)
+            if steady or lived:
                 del self.incidents[(key, cname, track)]
 
     # ---------------------------------------------------------------- updates
@@ -244,7 +260,7 @@ class Tracker:
             return []
         key = self._key(pod)
         before, before_flags = self.pods.get(key, {}), self.pod_flags.get(key, set())
-        key = self._remember(pod)
+        key = self._remember(pod, now)
         after, flags = self.pods[key], self.pod_flags[key]
         ns, name = self.names[key]
         if key in self.deleting:
@@ -267,9 +283,11 @@ class Tracker:
             return found  # its containers' placeholder terminations are the eviction, said once
         for cname, c in after.items():
             old = before.get(cname)
-            self._close_quiet(key, cname, c, now)
+            self._close_quiet(key, cname, old if old is not None else c, now)
             new_end = bool(c.finished) and (old is None or old.finished != c.finished)
             new_wait = bool(c.waiting) and (old is None or old.waiting != c.waiting)
+            if old is not None and old.ready and c.running and not c.ready:
+                found += self._unready(key, cname, c, now)  # the failures may have come before this update
             if not (new_end or new_wait):
                 continue
             cd = next((x for x in diag().containers if x.name == cname), None)
@@ -277,6 +295,8 @@ class Tracker:
                 continue
             ended = new_end and self.seen.add((key, cname, c.finished))
             t = cd.last_termination
+            if ended and t is not None:
+                self._close_quiet(key, cname, None, now, t.started_at, t.finished_at)
             explained = cd.last_restart if (cd.history and cd.last_restart) else None
             trouble = cd.type != "ephemeral" and (cd.severity is not Severity.OK or explained is not None)
             ikey = (key, cname, "restart")
@@ -301,7 +321,7 @@ class Tracker:
                     summary = explained.summary if explained else cd.summary
                     kind = "termination"
                     if stage == CRASHLOOP:
-                        kind, summary = "crashloop", f"Crash-looping after {c.restarts} restarts: {summary}"
+                        kind, summary = "crashloop", f"Crash-looping after {c.restarts} restart{'s' if c.restarts != 1 else ''}: {summary}"
                     found.append(self._line(inc, Finding(
                         (t.finished_at if t and t.finished_at and stage == RESTART else now), ns, name, cname, kind,
                         cause.value, summary, t.exit_code if t else None, t.signal if t else None,
@@ -352,22 +372,35 @@ class Tracker:
             cause = Cause.LIVENESS_PROBE_FAILED if kill == "liveness" else Cause.STARTUP_PROBE_FAILED
             fails = sum(x.count for x in self.events.get(key, ()) if ev.probe_failed(x, kill) and (x.container or "") == cname)
             after = f" after {fails} {kill} probe failure{'s' if fails != 1 else ''}" if fails else ""
+            restarting = ev.message_of(e).rstrip().endswith("will be restarted")  # not under restartPolicy Never
+            verb = "restarting" if restarting else "stopping (it will not be restarted)"
             return [self._line(inc, self._event_finding(
-                e, "kill", cause.value, f"The kubelet is restarting container {cname or '?'}{after}: its {kill} probe failed."))]
+                e, "kill", cause.value, f"The kubelet is {verb} container {cname or '?'}{after}: its {kill} probe failed."))]
         result = ev.probe_result(e)
         if result and result[0] == "readiness":
             c = self.pods.get(pod_key, {}).get(cname)
-            threshold = c.thresholds[1] if c else 3
-            if e.count < threshold:
-                return []  # below failureThreshold the container is still ready
-            inc, report_now = self._incident((pod_key, cname, "readiness"), 1, when)
-            if not report_now:
-                return []
-            verb = "errored (cannot run)" if result[1] == "errored" else "failed"
-            return [self._line(inc, self._event_finding(
-                e, "probe-failure", Cause.READINESS_PROBE_FAILED.value,
-                f"Container {cname or '?'} gets no traffic: readiness probe {verb} x{e.count}: {e.message}"))]
+            if c is not None and c.ready:
+                return []  # still ready: an event's count adds up failures over its life, not the streak
+            return self._unready(pod_key, cname, c, when)
         return []
+
+    def _unready(self, key: str, cname: str, c: _Container | None, when: datetime | None) -> list[Finding]:
+        """A running container not ready now, with at least failureThreshold readiness
+        failures in its events: it gets no traffic. Said once per incident."""
+        threshold = c.thresholds[1] if c else 3
+        fails = [x for x in self.events.get(key, ()) if (x.container or "") == cname
+                 and (r := ev.probe_result(x)) is not None and r[0] == "readiness"]
+        if not fails or max(x.count for x in fails) < threshold:
+            return []
+        self._close_quiet(key, cname, c, when)
+        inc, report_now = self._incident((key, cname, "readiness"), 1, when)
+        if not report_now:
+            return []
+        e = fails[-1]
+        verb = "errored (cannot run)" if ev.probe_result(e) == ("readiness", "errored") else "failed"
+        return [self._line(inc, self._event_finding(
+            e, "probe-failure", Cause.READINESS_PROBE_FAILED.value,
+            f"Container {cname or '?'} gets no traffic: readiness probe {verb} x{e.count}: {e.message}"))]
 
     @staticmethod
     def _event_finding(e: EventRecord, kind: str, cause: str, summary: str) -> Finding:
