@@ -226,6 +226,8 @@ class Scanner:
             r.healthy_count += 1
             if self.include_history:
                 r.history.append(d)
+            elif self.include_healthy and len(r.healthy) < self.KEEP_HEALTHY:
+                r.healthy.append(d)  # --all: healthy now, listed with the healthy pods
         else:
             r.healthy_count += 1
             if d.pod.deleting:
