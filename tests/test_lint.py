@@ -53,6 +53,14 @@ def test_static_rule_fires(rule, bad):
     assert rule in rules_of(deployment(bad))
 
 
+def test_pl005_fix_never_suggests_the_value_it_flags():
+    for timeout, period, fix in ((10, 10, "timeoutSeconds: 5 or periodSeconds: 20"),
+                                 (1, 1, "periodSeconds: 2 (timeoutSeconds cannot go below 1)")):
+        c = spec("api", liveness=http_probe("/livez", timeout=timeout, period=period), readiness=http_probe("/ready", failures=2))
+        found = [f for f in core.lint_static(deployment(c)) if f.rule == "PL005"]
+        assert found and fix in found[0].fix, found[0].fix
+
+
 def test_pl008_prestop_sleep_and_grace():
     c = copy.deepcopy(GOOD)
     c["lifecycle"] = {"preStop": {"exec": {"command": ["/bin/sh", "-c", "sleep 20"]}}}

@@ -291,7 +291,9 @@ def _lint_container(c: dict, cpath: tuple, main: bool, kind: str, base: tuple, g
         if cfg.timeout >= cfg.period:
             add("PL005", cname, ((*probe_at, "timeoutSeconds"), (*probe_at, "periodSeconds"), probe_at),
                 f"{kind_name}Probe.timeoutSeconds ({cfg.timeout}) is not below periodSeconds ({cfg.period}).",
-                f"Set {kind_name}Probe.timeoutSeconds: {max(1, cfg.period // 2)} or periodSeconds: {cfg.timeout * 2}.")
+                (f"Set {kind_name}Probe.timeoutSeconds: {max(1, cfg.period // 2)} or periodSeconds: {cfg.timeout * 2}."
+                 if cfg.period >= 2 else  # timeoutSeconds cannot go below 1: only a longer period helps
+                 f"Set {kind_name}Probe.periodSeconds: {max(2, cfg.timeout * 2)} (timeoutSeconds cannot go below 1)."))
         found = _probe_port(probe)
         if found:
             handler, port = found
