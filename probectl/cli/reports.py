@@ -129,13 +129,28 @@ class Writer:
                     write_atomic(t.path, self._pieces(t, report, render))
             for t in self.targets:
                 if t.path == STDOUT:
-                    out = self.stdout or sys.stdout
-                    # rendered whole before the first byte goes out: never half a report
-                    text = "".join(self._pieces(t, report, render))
-                    out.write(text)
-                    out.flush()
+                    self._to_stdout(t, report, render)
         finally:
             self.close()
+
+    def _to_stdout(self, t: Target, report, render: Callable[[str], str]) -> None:
+        """The whole document is put together before its first byte goes out: never half a
+        report. A streamed one (as big as the cluster's findings) is assembled in a spool
+        (memory up to SPOOL_MEMORY, then disk) and copied out in blocks."""
+        out = self.stdout or sys.stdout
+        if t.spool is None:
+            out.write(render(t.fmt))
+        else:
+            with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY, mode="w+", encoding="utf-8") as doc:
+                for piece in self._pieces(t, report, render):
+                    doc.write(piece)
+                doc.seek(0)
+                while True:
+                    block = doc.read(1 << 16)
+                    if not block:
+                        break
+                    out.write(block)
+        out.flush()
 
     def close(self) -> None:
         for t in self.targets:

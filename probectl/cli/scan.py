@@ -100,7 +100,9 @@ def scan(
     writer = reports.Writer(targets, {"json": reports.Streamed(r.json_item, r.json_document),
                                       "yaml": reports.Streamed(r.yaml_item, r.yaml_document)})
     settings = dict(include_healthy=show_all, include_history=include_history, fail_on=fail_on.value, since=window,
-                    since_text=since, recent=recent_window, recent_text=recent.strip())
+                    since_text=since, recent=recent_window, recent_text=recent.strip(),
+                    # only the table, Markdown, JUnit and GitHub formats need the findings kept whole
+                    keep_findings=any(t.fmt not in writer.streamed for t in targets))
     from probectl.gcpause import collector_paused
 
     try:

@@ -101,18 +101,20 @@ class ScanReport:
     include_history: bool = False
     recent: str = "1h"
     items: list[Diagnosis] = field(default_factory=list)  # every pod for -o json/yaml, when collected (not streamed)
+    findings_count: int = 0  # pods with trouble now, whether or not `findings` keeps them
+    worst: Severity = Severity.OK  # the highest severity found
 
     @property
     def failed(self) -> bool:
         threshold = FAIL_ON.get(self.fail_on)
         if threshold is None:
             return False
-        return any(d.severity.rank >= threshold.rank for d in self.findings)
+        return self.worst.rank >= threshold.rank and self.findings_count > 0
 
     def summary(self) -> dict:
         return {
             "podsExamined": self.examined,
-            "podsWithFindings": len(self.findings),
+            "podsWithFindings": self.findings_count,
             "podsHealthy": self.healthy_count,
             "podsRestartedEarlier": self.history_count,
             "podsTerminating": self.terminating_count,
@@ -172,7 +174,11 @@ class Scanner:
     findings and what is to be listed: memory grows with the findings, not the cluster.
 
     `add(pod)` returns the pod's Diagnosis when it belongs in a JSON/YAML report (a finding,
-    a pod that restarted earlier, or any pod with include_healthy), else None."""
+    a pod that restarted earlier, or any pod with include_healthy), else None.
+
+    With keep_findings=False (every report is streamed item by item: JSON, YAML) the
+    findings and the history are only counted, not kept: memory then stays flat however
+    many pods are in trouble."""
 
     KEEP_HEALTHY = 100  # healthy pods kept for the table (with --all); the rest are counted
 
@@ -180,13 +186,14 @@ class Scanner:
                  include_history: bool = False, fail_on: str = "critical", since: timedelta | None = None,
                  since_text: str | None = None, recent: timedelta | None = None, recent_text: str | None = None,
                  scope: dict | None = None, warnings: list[str] | None = None, keep_items: bool = False,
-                 explain=None):
+                 keep_findings: bool = True, explain=None):
         self.index, self.now = index, now
         self.include_healthy, self.include_history = include_healthy, include_history
         self.cutoff = now - since if (now and since) else None
         self.recent = recent
         self.explain = explain  # called with each finding; may return it enriched (crash lines from logs)
         self.keep_items = keep_items
+        self.keep_findings = keep_findings
         self.report = ScanReport([], 0, 0, Counter(), Counter(), scope or {}, list(warnings or []), now, fail_on,
                                  since_text, include_history=include_history,
                                  recent=recent_text or human_duration((recent or RECENT).total_seconds()))
@@ -217,11 +224,15 @@ class Scanner:
         emit: Diagnosis | None = d
         if d.severity is not Severity.OK:
             r.by_cause[d.cause.value] += 1
-            r.findings.append(d)
+            r.findings_count += 1
+            if d.severity.rank > r.worst.rank:
+                r.worst = d.severity
+            if self.keep_findings:
+                r.findings.append(d)
         elif is_history(d):
             r.history_count += 1
             r.healthy_count += 1
-            if self.include_history:
+            if self.include_history and self.keep_findings:
                 r.history.append(d)
         else:
             r.healthy_count += 1

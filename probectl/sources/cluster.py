@@ -408,6 +408,7 @@ class Client:
             for item in items if isinstance(items, list) else []:
                 if isinstance(item, dict):
                     yield item
+            del items  # one page in memory at a time: this one goes before the next is read
             if not token:
                 return
 
