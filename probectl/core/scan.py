@@ -30,6 +30,15 @@ DECISIVE_REASONS = {
 
 FAIL_ON = {"critical": Severity.CRITICAL, "warning": Severity.WARNING}
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def compact_id(ident: str):
+    """A key for the sets of uids a scan has seen (every event's and every pod's): a
+    canonical UUID becomes its 128-bit number (44 bytes instead of an 85-byte string);
+    anything else stays the string it is (a str never equals an int)."""
+    return int(ident.replace("-", ""), 16) if _UUID.fullmatch(ident) else ident
+
 
 @dataclass
 class EventIndex:
@@ -47,6 +56,7 @@ class EventIndex:
     def add(self, raw: dict) -> None:
         ident = text(raw, "metadata", "uid") or None
         if ident:
+            ident = compact_id(ident)
             if ident in self._ids:
                 return  # a list restarted after 410 Gone hands out items twice
             self._ids.add(ident)
@@ -204,7 +214,7 @@ class Scanner:
             return None
         r = self.report
         pod = compact_pod(pod)
-        ident = text(pod, "metadata", "uid") or f"{text(pod, 'metadata', 'namespace')}/{text(pod, 'metadata', 'name')}"
+        ident = compact_id(text(pod, "metadata", "uid") or f"{text(pod, 'metadata', 'namespace')}/{text(pod, 'metadata', 'name')}")
         if ident in self._seen:
             return None
         self._seen.add(ident)
