@@ -209,6 +209,8 @@ def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings
     index = core.EventIndex()
     readable: list[str | None] = []
     try:
+        # the first page of pods is asked for now and read once the events are indexed
+        cl.start_list_pods(client, scopes[0], label_selector=selector, field_selector=field_selector)
         for ns in scopes:
             where = f'namespace "{ns}"' if ns else "all namespaces"
             try:

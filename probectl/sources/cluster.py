@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -235,6 +236,8 @@ class Client:
     the environment (REQUESTS_CA_BUNDLE would otherwise replace the cluster's CA).
     """
 
+    prefetch = True  # ask for a list's next page while the current one is parsed (see list())
+
     def __init__(self, conn: Connection, timeout: float | None = DEFAULT_TIMEOUT, *,
                  sleep: Callable[[float], None] | None = None, on_request: Callable[[str], None] | None = None,
                  debug=None):
@@ -248,6 +251,8 @@ class Client:
         self.on_request = on_request
         self.debug = debug  # a stream for --debug request lines (credentials redacted), or None
         self.requests = 0
+        self._count_lock = threading.Lock()  # pages are fetched from a second thread
+        self._early: dict[tuple, _Fetch] = {}  # first pages asked for ahead (start_list)
         self.list_version = ""
         self.session = requests.Session()
         self.session.trust_env = False
@@ -285,12 +290,16 @@ class Client:
 
     def request(self, path: str, params: dict | None = None, *, accept_json: bool = True, method: str = "GET",
                 body: dict | None = None, raw: bool = False):
+        """One request with retries. With raw=True (list pages) it returns once the answer's
+        headers are in, as a function that reads the body: list() can ask for a page in
+        a second thread and read it when it needs it."""
         import requests
 
         url = self.cfg.host.rstrip("/") + path
         where = self.target.where()
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            self.requests += 1
+            with self._count_lock:
+                self.requests += 1
             if self.on_request:
                 self.on_request(path)
             headers = self._headers()
@@ -298,11 +307,11 @@ class Client:
             try:
                 resp = self.session.request(method, url, params=params, json=body, headers=headers, verify=self.verify,
                                             cert=self.cert, proxies=self._proxies(url), timeout=self.timeout,
-                                            allow_redirects=False)
+                                            allow_redirects=False, stream=raw)
                 self._trace(method, url, params, headers, str(resp.status_code), started)
                 if resp.status_code < 300:
                     if raw:
-                        return resp.content
+                        return lambda: self._read_body(resp)
                     if not accept_json:
                         return resp.text
                     try:
@@ -314,10 +323,21 @@ class Client:
                 self._trace(method, url, params, headers, type(e).__name__, started)
                 self._raise_transport(e)
             if resp.status_code in RETRY_STATUS and attempt < MAX_ATTEMPTS:
+                resp.close()  # a streamed answer's connection goes back (or away) before the retry
                 self.sleep(_retry_delay(resp, attempt))
                 continue
             self._fail(resp, path, attempts=attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read_body(self, resp) -> bytes:
+        """A streamed answer's body, read in large blocks (requests' .content reads 10 KiB at
+        a time), with transport errors said as request() says them."""
+        import requests
+
+        try:
+            return b"".join(resp.iter_content(1 << 20))
+        except requests.exceptions.RequestException as e:
+            self._raise_transport(e)
 
     def _raise_transport(self, e: Exception):
         """One clear ClusterError for a transport failure (SSLError and ProxyError are
@@ -369,23 +389,41 @@ class Client:
     def text(self, path: str, params: dict | None = None) -> str:
         return self.request(path, params, accept_json=False)
 
-    def _page(self, path: str, params: dict, limit: int, token: str) -> bytes:
+    def _page(self, path: str, params: dict, limit: int, token: str) -> Callable[[], bytes]:
+        """Ask for one page of a list; returns the function that reads its body."""
         q = dict(params, limit=str(limit))
         if token:
             q["continue"] = token
         return self.request(path, q, raw=True)
 
+    def start_list(self, path: str, params: dict | None = None, *, limit: int = PAGE_SIZE) -> None:
+        """Ask for a list's first page now, in the background; list() with the same arguments
+        takes it up (scan fetches the first page of pods while it reads the events)."""
+        key = (path, tuple(sorted((params or {}).items())), limit)
+        if key not in self._early:
+            query = dict(params or {})
+            self._early[key] = _Fetch(lambda: self._page(path, query, limit, ""))
+
     def list(self, path: str, params: dict | None = None, *, limit: int = PAGE_SIZE,
              warn: Callable[[str], None] | None = None) -> Iterator[dict]:
-        """Every item of a list, page by page (limit/continue); one page in memory at a time.
+        """Every item of a list, page by page (limit/continue); one page parsed at a time.
+        The next page is asked for (in a second thread) while this one is parsed and its
+        items used, when its continue token can be read from the page's head; the token
+        parsed from the page decides, a page fetched for another token is dropped.
         On 410 Gone the list starts over once; items already yielded may then come again
         (callers key by uid)."""
         params = dict(params or {})
         restarted = False
         token = ""
+        ahead = self._early.pop((path, tuple(sorted(params.items())), limit), None)
+        ahead_token = ""  # the continue token `ahead` was asked for with
         while True:
+            fetch, ahead = ahead, None
             try:
-                raw = self._page(path, params, limit, token)
+                if fetch is not None and ahead_token == token:
+                    raw = fetch.result()()
+                else:
+                    raw = self._page(path, params, limit, token)()
             except Gone:
                 if restarted or not token:
                     raise ClusterError(f"the list of {path} kept expiring (410 Gone) ({self.target.where()})") from None
@@ -393,6 +431,9 @@ class Client:
                 if warn:
                     warn(f"the list of {path} expired part-way (410 Gone) and was restarted")
                 continue
+            peeked = _peek_continue(raw) if self.prefetch else None
+            if peeked:
+                ahead, ahead_token = _Fetch(lambda t=peeked: self._page(path, params, limit, t)), peeked
             try:
                 body = loads(raw)
             except ValueError:
@@ -408,10 +449,9 @@ class Client:
             for item in items if isinstance(items, list) else []:
                 if isinstance(item, dict):
                     yield item
-            del items  # one page in memory at a time: this one goes before the next is read
+            del items  # one page in memory at a time: this one goes before the next is parsed
             if not token:
                 return
-
 
     def watch(self, path: str, params: dict | None, resource_version: str, *, seconds: int = 300) -> Iterator[dict]:
         """The watch events of one connection: {"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR,
@@ -451,6 +491,50 @@ class Client:
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
                     requests.exceptions.ReadTimeout):
                 return  # dropped: the caller reconnects from the last resourceVersion
+
+
+class _Fetch(threading.Thread):
+    """One call run in a daemon thread (asking for a page: sending the request and waiting
+    for the answer's headers); result() waits for it and returns its value or raises its
+    error. An abandoned one finishes on its own and is dropped."""
+
+    def __init__(self, fn: Callable[[], object]):
+        super().__init__(daemon=True, name="probectl-fetch")
+        self._fn = fn
+        self._value: object = None
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer by result()
+            self._error = e
+
+    def result(self):
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _peek_continue(raw: bytes) -> str | None:
+    """A list page's continue token read from its head, before the page is parsed. The API
+    server writes kind, apiVersion and metadata before items; any other shape (or a token
+    this cannot read) gives None, and the next page is asked for after parsing instead."""
+    at = raw.find(b'"items"', 0, 65536)
+    if at < 0:
+        return None
+    head = raw[:at].rstrip()
+    if not head.endswith(b","):
+        return None
+    try:
+        doc = loads(head[:-1] + b"}")
+    except ValueError:
+        return None
+    meta = doc.get("metadata") if isinstance(doc, dict) else None
+    token = meta.get("continue") if isinstance(meta, dict) else None
+    return token if isinstance(token, str) and token else None
 
 
 def _retry_delay(resp, attempt: int) -> float:
@@ -528,15 +612,27 @@ def namespace_pod_events(client: Client, namespace: str) -> list[dict]:
     return list(client.list(events_path(namespace), {"fieldSelector": "involvedObject.kind=Pod"}))
 
 
-def list_pods(client: Client, namespace: str | None, *, label_selector: str | None = None,
-              field_selector: str | None = None, warn: Callable[[str], None] | None = None) -> Iterator[dict]:
-    """Pods of a namespace (None: all namespaces), page by page."""
+def _pods_query(namespace: str | None, label_selector: str | None, field_selector: str | None) -> tuple[str, dict]:
     params = {}
     if label_selector:
         params["labelSelector"] = label_selector
     if field_selector:
         params["fieldSelector"] = field_selector
-    return client.list(pod_path(namespace) if namespace else "/api/v1/pods", params, warn=warn)
+    return (pod_path(namespace) if namespace else "/api/v1/pods"), params
+
+
+def list_pods(client: Client, namespace: str | None, *, label_selector: str | None = None,
+              field_selector: str | None = None, warn: Callable[[str], None] | None = None) -> Iterator[dict]:
+    """Pods of a namespace (None: all namespaces), page by page."""
+    path, params = _pods_query(namespace, label_selector, field_selector)
+    return client.list(path, params, warn=warn)
+
+
+def start_list_pods(client: Client, namespace: str | None, *, label_selector: str | None = None,
+                    field_selector: str | None = None) -> None:
+    """Ask for the first page of list_pods() with the same arguments now, in the background."""
+    path, params = _pods_query(namespace, label_selector, field_selector)
+    client.start_list(path, params)
 
 
 def list_pod_events(client: Client, namespace: str | None, *, warn: Callable[[str], None] | None = None) -> Iterator[dict]:
