@@ -158,6 +158,11 @@ def _write(path: str, text: str) -> None:
 
 
 def _from_files(paths, namespaces, all_namespaces, selector, field_selector, settings, on_item):
+    """Events are indexed and pods spooled as the files are read (a pod's verdict needs
+    all its events, which may come after it); then the spooled pods are diagnosed."""
+    import pickle
+    import tempfile
+
     from probectl.core import scan as core
     from probectl.core.diagnose import event_time, snapshot_time
     from probectl.sources.files import load
@@ -171,8 +176,6 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, set
         if t and (not newest or t > newest[0]):
             newest[:] = [t]
 
-    snap = load(paths, on_event=on_event)
-    now = max(filter(None, [snapshot_time(snap.pods, []), *newest]), default=None)
     labels, fields = core.label_matcher(selector), core.field_matcher(field_selector)
     wanted = set(namespaces or [])
 
@@ -180,15 +183,31 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, set
         ns = (p.get("metadata") or {}).get("namespace") or "default"
         return (all_namespaces or not wanted or ns in wanted) and labels(p) and fields(p)
 
-    scope = {"source": "files", "files": list(paths), "namespaces": sorted(wanted) if wanted and not all_namespaces else "all"}
-    scanner = core.Scanner(index, now, scope=scope, **settings)
-    for p in snap.pods:
-        if chosen(p):
+    # the pods wait in a spool (memory up to 32 MiB, then a temporary file): pickled, so
+    # that they come back exactly as parsed
+    with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as spool:
+        def on_pod(p: dict) -> None:
+            t = snapshot_time([p], [])
+            if t and (not newest or t > newest[0]):
+                newest[:] = [t]
+            if chosen(p):
+                pickle.dump(p, spool, protocol=pickle.HIGHEST_PROTOCOL)
+
+        snap = load(paths, on_event=on_event, on_pod=on_pod)
+        now = newest[0] if newest else None
+        scope = {"source": "files", "files": list(paths), "namespaces": sorted(wanted) if wanted and not all_namespaces else "all"}
+        scanner = core.Scanner(index, now, scope=scope, **settings)
+        spool.seek(0)
+        while True:
+            try:
+                p = pickle.load(spool)
+            except EOFError:
+                break
             d = scanner.add(p)
             if d is not None:
                 on_item(d)
     report = scanner.finish()
-    if not snap.pods:
+    if not snap.pod_count:
         report.warnings.append("The input holds no pods.")
     return report
 
