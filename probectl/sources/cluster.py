@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -131,8 +133,85 @@ class Connection:
     warnings: list[str] = field(default_factory=list)
 
 
+class _Partial(types.ModuleType):
+    """A package of the kubernetes distribution whose __init__ has not run: its submodules
+    import from its directory as usual, and the first attribute it lacks runs the real
+    __init__ into it (all of the package, as `import kubernetes` does)."""
+
+    def __getattr__(self, name: str):
+        spec = self.__dict__.pop("_probectl_spec", None) if name not in ("__wrapped__", "__loader__") else None
+        if spec is None:
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+        for standin in self.__dict__.pop("_probectl_standins", ()):
+            self.__dict__.pop(standin, None)  # the real package defines its own
+        spec.loader.exec_module(self)
+        return getattr(self, name)
+
+
+def _lazy_class(module: str, name: str) -> type:
+    """A stand-in for a class that kube_config imports and uses only to refresh an OIDC
+    token (ApiClient, which imports every API model; OAuth2Session): the real class is
+    imported when one is made."""
+
+    def __new__(cls, *args, **kwargs):
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return type(name, (), {"__new__": __new__, "__doc__": f"{module}.{name}, imported when first used"})
+
+
+_PARTIAL = ("kubernetes", "kubernetes.client", "oauthlib", "oauthlib.oauth2", "requests_oauthlib")
+
+
+def _light_kubernetes() -> None:
+    """Make the configuration loaders importable without `import kubernetes`, which imports
+    every API and model (about 0.15 s of `probectl why`'s 0.25-0.4 s): the packages in
+    _PARTIAL are registered without running their __init__ (the real Configuration class
+    in kubernetes.client, stand-ins for what only an OIDC refresh uses), and any other
+    use completes them (_Partial). The configuration is still loaded by the package's
+    own loaders. If this does not work with the installed versions, nothing is left of
+    it and the packages are imported as usual."""
+    if any(name in sys.modules for name in _PARTIAL):
+        return
+    import importlib.machinery
+    import importlib.util
+
+    before = set(sys.modules)
+    try:
+        for name in _PARTIAL:
+            parent, _, child = name.rpartition(".")
+            # (importlib.util.find_spec of a submodule would import its parent whole)
+            spec = (importlib.machinery.PathFinder.find_spec(name, sys.modules[parent].__path__) if parent
+                    else importlib.util.find_spec(name))
+            if spec is None or not spec.submodule_search_locations:
+                raise ImportError(name)
+            module = _Partial(name)
+            module.__spec__, module.__loader__, module.__file__ = spec, spec.loader, spec.origin
+            module.__path__ = list(spec.submodule_search_locations)
+            module.__package__ = name
+            module._probectl_spec = spec
+            sys.modules[name] = module
+            if parent:
+                setattr(sys.modules[parent], child, module)
+        from kubernetes.client.configuration import Configuration
+
+        sys.modules["kubernetes.client"].__dict__.update(
+            Configuration=Configuration, ApiClient=_lazy_class("kubernetes.client.api_client", "ApiClient"),
+            _probectl_standins=("Configuration", "ApiClient"))
+        sys.modules["requests_oauthlib"].__dict__.update(
+            OAuth2Session=_lazy_class("requests_oauthlib.oauth2_session", "OAuth2Session"),
+            _probectl_standins=("OAuth2Session",))
+        import kubernetes.config.kube_config  # noqa: F401 - fails here if these versions need more
+    except Exception:  # noqa: BLE001 - any surprise: forget the partial modules, import as usual
+        for name in set(sys.modules) - before:
+            if name.split(".")[0] in _PARTIAL:
+                del sys.modules[name]
+
+
 def connect(kubeconfig: str | None = None, context: str | None = None, namespace: str | None = None) -> Connection:
     """Load the configuration the way kubectl does. Raises UsageError or ClusterError."""
+    _light_kubernetes()
     from kubernetes.client import Configuration
     from kubernetes.config.config_exception import ConfigException
 
