@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """API benchmarks: `probectl why` and `probectl scan` against a local stand-in API server
 serving a generated cluster, side by side with the kubectl commands that fetch the same
-data, plus an offline `scan -f` over a cluster-info dump.
+data, plus offline `scan -f` over the files kubectl writes (`get -o json` and a
+`cluster-info dump` directory).
 
 Medians over --runs runs with min and max; wall time, peak RSS (of the measured process)
 and the number of API requests. Everything runs on 127.0.0.1.
 
-    python bench/api.py --pods 1000 10000 --runs 3 --latency 0.002 --markdown
+    python bench/api.py --pods 10000 --runs 3 --markdown
+    python bench/api.py --pods 50000 --runs 1 --kubectl-max 0 --markdown   # big: once, without kubectl
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.gencluster import generate, write_dump  # noqa: E402
+from bench.gencluster import generate, write_dump, write_list  # noqa: E402
 from tests.apiserver import FakeAPIServer  # noqa: E402
 from tests.kube import kubeconfig  # noqa: E402
 
@@ -60,6 +62,22 @@ def fmt(m: dict) -> tuple[str, str, str]:
     return wall, rss, req
 
 
+def _versions(kubectl: str | None) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for dist in ("probectl", "orjson", "kubernetes", "requests"):
+        try:
+            out.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:
+            out.append(f"no {dist}")
+    if kubectl:
+        r = subprocess.run([kubectl, "version", "--client"], capture_output=True, text=True)
+        line = next((x for x in r.stdout.splitlines() if x.startswith("Client Version")), "")
+        out.append("kubectl " + line.split(":", 1)[-1].strip())
+    return ", ".join(out)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pods", type=int, nargs="+", default=[1000, 10000])
@@ -67,6 +85,8 @@ def main() -> int:
     ap.add_argument("--latency", type=float, default=0.002, help="seconds the server waits per request")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--no-kubectl", action="store_true")
+    ap.add_argument("--kubectl-max", type=int, default=10000, help="run kubectl only for clusters up to this many pods")
+    ap.add_argument("--no-offline", action="store_true", help="skip the offline scan -f rows")
     a = ap.parse_args()
 
     probectl = shutil.which("probectl") or os.path.join(os.path.dirname(sys.executable), "probectl")
@@ -94,8 +114,9 @@ def main() -> int:
             cases = [
                 (f"probectl why POD ({n} pods)", [probectl, "why", name, "-n", ns]),
                 (f"probectl scan -A -o json ({n} pods)", [probectl, "scan", "-A", "-o", "json"]),
+                (f"probectl scan -A, table ({n} pods)", [probectl, "scan", "-A"]),
             ]
-            if kubectl:
+            if kubectl and n <= a.kubectl_max:
                 subprocess.run([kubectl, "get", "--raw", "/api"], env=env, capture_output=True)  # warm discovery cache
                 cases.insert(1, (f"kubectl describe pod POD ({n} pods)", [kubectl, "describe", "pod", name, "-n", ns]))
                 cases += [(f"kubectl get pods -A -o json ({n} pods)", [kubectl, "get", "pods", "-A", "-o", "json"]),
@@ -103,18 +124,31 @@ def main() -> int:
             for label, cmd in cases:
                 rows.append((label, *fmt(measure(cmd, env, api, a.runs))))
                 print(f"  done: {label}", file=sys.stderr)
+        if a.no_offline:
+            continue
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": work, "NO_COLOR": "1", "COLUMNS": "120"}
+        # what `kubectl get pods -A -o json > pods.json` and `kubectl get events -A -o json` write
+        files = [os.path.join(work, f"pods{n}.json"), os.path.join(work, f"events{n}.json")]
+        write_list(files[0], pods, "Pod")
+        write_list(files[1], events, "Event")
+        mb = sum(os.path.getsize(f) for f in files) / 2**20
+        rows.append((f"probectl scan -f pods.json -f events.json -A -o json ({n} pods, {mb:.0f} MB of JSON)",
+                     *fmt(measure([probectl, "scan", "-f", files[0], "-f", files[1], "-A", "-o", "json"], env, None, a.runs))))
+        for f in files:
+            os.unlink(f)
         dump = os.path.join(work, f"dump{n}")
         write_dump(dump, pods, events)
         size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(dump) for f in fs) / 2**20
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": work, "NO_COLOR": "1", "COLUMNS": "120"}
-        rows.append((f"probectl scan -f DUMP -A -o json ({n} pods, {size:.0f} MB of JSON)",
+        rows.append((f"probectl scan -f DUMP -A -o json ({n} pods, cluster-info dump, {size:.0f} MB of JSON)",
                      *fmt(measure([probectl, "scan", "-f", dump, "-A", "-o", "json"], env, None, a.runs))))
+        shutil.rmtree(dump, ignore_errors=True)
         print(f"  done: offline {n}", file=sys.stderr)
+        del pods, events
     shutil.rmtree(work, ignore_errors=True)
 
     head = ("command", "wall time: median (min–max)", "peak RSS", "API requests")
     if a.markdown:
-        print(f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores; "
+        print(f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} cores; {_versions(kubectl)}; "
               f"{a.runs} runs each; the server waits {a.latency * 1000:.0f} ms per request.\n")
         print("| " + " | ".join(head) + " |")
         print("|---|---|---|---|")

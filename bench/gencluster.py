@@ -144,6 +144,14 @@ def write_dump(root: str, pods: list[dict], events: list[dict]) -> None:
             json.dump({"kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": [strip(e) for e in es]}, f, indent=4)
 
 
+def write_list(path: str, items: list[dict], kind: str) -> None:
+    """One file as `kubectl get pods -A -o json` (or events) writes it: a List, items with
+    their kind and apiVersion, indented by 4, the List's kind after its items."""
+    with open(path, "w") as f:
+        json.dump({"apiVersion": "v1", "items": [{**i, "kind": kind, "apiVersion": "v1"} for i in items], "kind": "List",
+                   "metadata": {"resourceVersion": ""}}, f, indent=4)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pods", type=int, default=1000)

@@ -1,15 +1,17 @@
-"""JSON in and out, with orjson when it is installed (`pip install probectl[fast]`).
+"""JSON in and out, with orjson (a dependency) and the standard library as the fallback.
 
-orjson parses a 10,000-pod cluster several times faster than the standard library and
-writes indented output without the pure-Python encoder that `json.dumps(indent=...)`
-falls back to. Both paths give the same data.
+orjson parses API pages faster than the standard library and writes indented output
+without the pure-Python encoder that `json.dumps(indent=...)` falls back to. It ships
+wheels for every common platform; where it cannot be installed the standard library
+does the same job, more slowly. Both paths give the same data (tests/test_jsonio.py and
+tests/test_scan_paths.py force the fallback).
 """
 
 from __future__ import annotations
 
 import json
 
-try:  # optional speed-up
+try:  # a dependency; the fallback keeps probectl working where it cannot be installed
     import orjson as _orjson
 except ImportError:  # pragma: no cover - exercised by the tests with the fallback forced
     _orjson = None

@@ -221,12 +221,36 @@ def test_closed_pipe_is_quiet(tmp_path, clean_env):
 # ------------------------------------------------------------------ bad local input
 
 
-def test_size_limit(tmp_path, cli):
+def test_600mb_of_nothing_is_refused_from_its_head(tmp_path, cli):
     big = tmp_path / "huge.json"
     with open(big, "wb") as f:
         f.truncate(600 * 1024 * 1024)  # sparse: no disk, no memory
+    t0 = time.monotonic()
     status, out, err = cli("why", "-f", str(big))
-    assert status == 2 and "larger than probectl reads" in err
+    assert status == 2 and "binary data" in err
+    assert time.monotonic() - t0 < 5
+
+
+def test_one_absurdly_large_object_is_a_clear_error(tmp_path, cli, monkeypatch):
+    from probectl.sources import jsonstream
+
+    monkeypatch.setattr(jsonstream, "MAX_OBJECT", 64 * 1024)
+    monkeypatch.setattr(jsonstream, "BLOCK", 4096)
+    f = tmp_path / "pods.json"
+    f.write_text(json.dumps({"kind": "List", "items": [{"kind": "Pod", "metadata": {"name": "x" * 100_000}}]}))
+    status, out, err = cli("scan", "-f", str(f))
+    assert status == 2 and "a single object larger than 0 MiB" in err and "not kubectl output" in err
+    assert "Traceback" not in err
+
+
+def test_yaml_beyond_the_whole_document_limit(tmp_path, cli, monkeypatch):
+    from probectl.sources import files
+
+    monkeypatch.setattr(files, "MAX_YAML_BYTES", 1024)
+    f = tmp_path / "pods.yaml"
+    f.write_text("kind: List\nitems:\n" + "- kind: Pod\n  metadata: {name: web}\n" * 100)
+    status, out, err = cli("scan", "-f", str(f))
+    assert status == 2 and "YAML larger than" in err and "-o json" in err
 
 
 def test_200mb_binary_file_is_refused_from_its_head(tmp_path, cli):

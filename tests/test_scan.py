@@ -297,7 +297,8 @@ def test_selectors_go_to_the_api(cli, kcfg):
     responses.get(f"{SERVER}/api/v1/namespaces/shop/events", json=_page("EventList", []))
     responses.get(f"{SERVER}/api/v1/namespaces/shop/pods", json=_page("PodList", []))
     cli("scan", "-l", "app=web", "--field-selector", "status.phase!=Succeeded")
-    q = parse_qs(urlparse(responses.calls[1].request.url).query)
+    pods = next(c for c in responses.calls if urlparse(c.request.url).path.endswith("/pods"))  # asked for during the events
+    q = parse_qs(urlparse(pods.request.url).query)
     assert q["labelSelector"] == ["app=web"] and q["fieldSelector"] == ["status.phase!=Succeeded"]
 
 

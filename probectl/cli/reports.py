@@ -144,24 +144,51 @@ class Writer:
         `render(fmt, to_file)` renders a whole-document format (no colour for a file)."""
         staged: list[_Staged] = []
         try:
+            outs: list = []
             try:
                 for t in self.targets:
                     if t.path != STDOUT:
                         staged.append(_Staged(t.path, self._pieces(t, report, lambda fmt: render(fmt, True))))
-                # rendered whole before the first byte goes out: never half a report
-                texts = ["".join(self._pieces(t, report, lambda fmt: render(fmt, False)))
-                         for t in self.targets if t.path == STDOUT]
+                # assembled whole before the first byte goes out: never half a report
+                for t in self.targets:
+                    if t.path == STDOUT:
+                        outs.append(self._assemble(t, report, lambda fmt: render(fmt, False)))
                 for s in staged:
                     s.commit()
+                out = self.stdout or sys.stdout
+                for doc in outs:
+                    if isinstance(doc, str):
+                        out.write(doc)
+                    else:
+                        while True:
+                            block = doc.read(1 << 16)
+                            if not block:
+                                break
+                            out.write(block)
+                    out.flush()
             finally:
                 for s in staged:
                     s.discard()
-            out = self.stdout or sys.stdout
-            for text in texts:
-                out.write(text)
-                out.flush()
+                for doc in outs:
+                    if not isinstance(doc, str):
+                        doc.close()
         finally:
             self.close()
+
+    def _assemble(self, t: Target, report, render: Callable[[str], str]):
+        """The document for standard output, whole: a string, or for a streamed format (as
+        big as the cluster's findings) a spool (memory up to SPOOL_MEMORY, then disk)."""
+        if t.spool is None:
+            return render(t.fmt)
+        doc = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY, mode="w+", encoding="utf-8")
+        try:
+            for piece in self._pieces(t, report, render):
+                doc.write(piece)
+        except BaseException:
+            doc.close()
+            raise
+        doc.seek(0)
+        return doc
 
     def close(self) -> None:
         for t in self.targets:

@@ -105,17 +105,19 @@ def scan(
     writer = reports.Writer(targets, {"json": reports.Streamed(r.json_item, r.json_document),
                                       "yaml": reports.Streamed(r.yaml_item, r.yaml_document)})
     settings = dict(include_healthy=show_all, include_history=include_history, fail_on=fail_on.value, since=window,
-                    since_text=since, recent=recent_window, recent_text=recent.strip())
+                    since_text=since, recent=recent_window, recent_text=recent.strip(),
+                    # only the table, Markdown, JUnit and GitHub formats need the findings kept whole
+                    keep_findings=any(t.fmt not in writer.streamed for t in targets))
+    from probectl.gcpause import collector_paused
+
     try:
-        if filename:
-            result = _from_files(filename, namespace, all_namespaces, selector, field_selector, settings, writer.item)
-        else:
-            progress = any(t.path != reports.STDOUT or t.fmt == "table" for t in targets)
-            result = _from_cluster(namespace, all_namespaces, selector, field_selector, settings, writer.item,
-                                   context, kubeconfig, request_timeout, progress=progress, debug=debug,
-                                   log_groups=0 if no_logs else log_groups)
-        style, file_style = options.style(no_color), options.file_style()
-        writer.finish(result, lambda fmt, to_file: _render(result, fmt, file_style if to_file else style))
+        # No cyclic GC while the pages are parsed, analysed and the reports written: half
+        # the run otherwise, for nothing freed (probectl/gcpause.py says why).
+        with collector_paused():
+            result = _collect(filename, namespace, all_namespaces, selector, field_selector, settings, writer,
+                              targets, context, kubeconfig, request_timeout, debug, 0 if no_logs else log_groups)
+            style, file_style = options.style(no_color), options.file_style()
+            writer.finish(result, lambda fmt, to_file: _render(result, fmt, file_style if to_file else style))
     finally:
         writer.close()
     if "github" in writer.formats and not no_step_summary:
@@ -123,6 +125,17 @@ def scan(
         if note:
             sys.stderr.write(f"probectl: warning: {note}\n")
     return ExitStatus.FINDINGS if result.failed else ExitStatus.OK
+
+
+def _collect(filename, namespace, all_namespaces, selector, field_selector, settings, writer, targets,
+             context, kubeconfig, request_timeout, debug, log_groups):
+    from probectl.cli import reports
+
+    if filename:
+        return _from_files(filename, namespace, all_namespaces, selector, field_selector, settings, writer.item)
+    progress = any(t.path != reports.STDOUT or t.fmt == "table" for t in targets)
+    return _from_cluster(namespace, all_namespaces, selector, field_selector, settings, writer.item,
+                         context, kubeconfig, request_timeout, progress=progress, debug=debug, log_groups=log_groups)
 
 
 def _render(report, fmt: str, style) -> str:
@@ -140,6 +153,11 @@ def _render(report, fmt: str, style) -> str:
 
 
 def _from_files(paths, namespaces, all_namespaces, selector, field_selector, settings, on_item):
+    """Events are indexed and pods spooled as the files are read (a pod's verdict needs
+    all its events, which may come after it); then the spooled pods are diagnosed."""
+    import pickle
+    import tempfile
+
     from probectl.core import scan as core
     from probectl.core.diagnose import event_time, snapshot_time
     from probectl.sources.files import load
@@ -153,8 +171,6 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, set
         if t and (not newest or t > newest[0]):
             newest[:] = [t]
 
-    snap = load(paths, on_event=on_event)
-    now = max(filter(None, [snapshot_time(snap.pods, []), *newest]), default=None)
     labels, fields = core.label_matcher(selector), core.field_matcher(field_selector)
     wanted = set(namespaces or [])
 
@@ -162,15 +178,32 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, set
         ns = (p.get("metadata") or {}).get("namespace") or "default"
         return (all_namespaces or not wanted or ns in wanted) and labels(p) and fields(p)
 
-    scope = {"source": "files", "files": list(paths), "namespaces": sorted(wanted) if wanted and not all_namespaces else "all"}
-    scanner = core.Scanner(index, now, scope=scope, clock_known=index.seen > 0 or len(snap.pods) > 1, **settings)
-    for p in snap.pods:
-        if chosen(p):
+    # the pods wait in a spool (memory up to 32 MiB, then a temporary file): pickled, so
+    # that they come back exactly as parsed
+    with tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024) as spool:
+        def on_pod(p: dict) -> None:
+            t = snapshot_time([p], [])
+            if t and (not newest or t > newest[0]):
+                newest[:] = [t]
+            if chosen(p):
+                pickle.dump(p, spool, protocol=pickle.HIGHEST_PROTOCOL)
+
+        snap = load(paths, on_event=on_event, on_pod=on_pod)
+        now = newest[0] if newest else None
+        scope = {"source": "files", "files": list(paths), "namespaces": sorted(wanted) if wanted and not all_namespaces else "all"}
+        # a lone pod with no events: "now" is only its own newest timestamp
+        scanner = core.Scanner(index, now, scope=scope, clock_known=index.seen > 0 or snap.pod_count > 1, **settings)
+        spool.seek(0)
+        while True:
+            try:
+                p = pickle.load(spool)
+            except EOFError:
+                break
             d = scanner.add(p)
             if d is not None:
                 on_item(d)
     report = scanner.finish()
-    if not snap.pods:
+    if not snap.pod_count:
         report.warnings.append("The input holds no pods.")
     return report
 
@@ -233,6 +266,8 @@ def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings
     index = core.EventIndex()
     readable: list[str | None] = []
     try:
+        # the first page of pods is asked for now and read once the events are indexed
+        cl.start_list_pods(client, scopes[0], label_selector=selector, field_selector=field_selector)
         for ns in scopes:
             where = f'namespace "{ns}"' if ns else "all namespaces"
             try:

@@ -4,10 +4,17 @@ a container instance, and read the kubelet's probe and kill messages."""
 from __future__ import annotations
 
 import re
+import sys
 from datetime import datetime, timedelta, timezone
 
 from probectl.core.model import EventRecord
 from probectl.core.objects import field_path_container, get, integer, parse_time, text
+
+
+def _shared(s: str) -> str:
+    """One string object for every equal value (reasons, sources, pod names and uids,
+    repeated probe messages): a scan keeps the decisive events of the whole cluster."""
+    return sys.intern(s) if type(s) is str else s
 
 
 def normalise(raw: dict) -> EventRecord | None:
@@ -50,19 +57,19 @@ def normalise(raw: dict) -> EventRecord | None:
     fp = text(obj, "fieldPath")
     parsed = field_path_container(fp)
     return EventRecord(
-        type=text(raw, "type") or "Normal",
-        reason=text(raw, "reason"),
-        message=message,
+        type=_shared(text(raw, "type") or "Normal"),
+        reason=_shared(text(raw, "reason")),
+        message=_shared(message),
         count=count,
         first=first,
         last=last,
-        source=source,
-        kind=text(obj, "kind"),
-        name=text(obj, "name"),
-        namespace=text(obj, "namespace") or text(raw, "metadata", "namespace"),
-        uid=text(obj, "uid"),
-        field_path=fp,
-        container=parsed[1] if parsed else None,
+        source=_shared(source),
+        kind=_shared(text(obj, "kind")),
+        name=_shared(text(obj, "name")),
+        namespace=_shared(text(obj, "namespace") or text(raw, "metadata", "namespace")),
+        uid=_shared(text(obj, "uid")),
+        field_path=_shared(fp),
+        container=_shared(parsed[1]) if parsed else None,
     )
 
 

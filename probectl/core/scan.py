@@ -30,6 +30,15 @@ DECISIVE_REASONS = {
 
 FAIL_ON = {"critical": Severity.CRITICAL, "warning": Severity.WARNING}
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def compact_id(ident: str):
+    """A key for the sets of uids a scan has seen (every event's and every pod's): a
+    canonical UUID becomes its 128-bit number (44 bytes instead of an 85-byte string);
+    anything else stays the string it is (a str never equals an int)."""
+    return int(ident.replace("-", ""), 16) if _UUID.fullmatch(ident) else ident
+
 
 @dataclass
 class EventIndex:
@@ -47,6 +56,7 @@ class EventIndex:
     def add(self, raw: dict) -> None:
         ident = text(raw, "metadata", "uid") or None
         if ident:
+            ident = compact_id(ident)
             if ident in self._ids:
                 return  # a list restarted after 410 Gone hands out items twice
             self._ids.add(ident)
@@ -101,18 +111,20 @@ class ScanReport:
     include_history: bool = False
     recent: str = "1h"
     items: list[Diagnosis] = field(default_factory=list)  # every pod for -o json/yaml, when collected (not streamed)
+    findings_count: int = 0  # pods with trouble now, whether or not `findings` keeps them
+    worst: Severity = Severity.OK  # the highest severity found
 
     @property
     def failed(self) -> bool:
         threshold = FAIL_ON.get(self.fail_on)
         if threshold is None:
             return False
-        return any(d.severity.rank >= threshold.rank for d in self.findings)
+        return self.worst.rank >= threshold.rank and self.findings_count > 0
 
     def summary(self) -> dict:
         return {
             "podsExamined": self.examined,
-            "podsWithFindings": len(self.findings),
+            "podsWithFindings": self.findings_count,
             "podsHealthy": self.healthy_count,
             "podsRestartedEarlier": self.history_count,
             "podsTerminating": self.terminating_count,
@@ -172,7 +184,11 @@ class Scanner:
     findings and what is to be listed: memory grows with the findings, not the cluster.
 
     `add(pod)` returns the pod's Diagnosis when it belongs in a JSON/YAML report (a finding,
-    a pod that restarted earlier, or any pod with include_healthy), else None."""
+    a pod that restarted earlier, or any pod with include_healthy), else None.
+
+    With keep_findings=False (every report is streamed item by item: JSON, YAML) the
+    findings and the history are only counted, not kept: memory then stays flat however
+    many pods are in trouble."""
 
     KEEP_HEALTHY = 100  # healthy pods kept for the table (with --all); the rest are counted
 
@@ -180,7 +196,7 @@ class Scanner:
                  include_history: bool = False, fail_on: str = "critical", since: timedelta | None = None,
                  since_text: str | None = None, recent: timedelta | None = None, recent_text: str | None = None,
                  scope: dict | None = None, warnings: list[str] | None = None, keep_items: bool = False,
-                 explain=None, clock_known: bool = True):
+                 keep_findings: bool = True, explain=None, clock_known: bool = True):
         self.index, self.now = index, now
         self.include_healthy, self.include_history = include_healthy, include_history
         self.cutoff = now - since if (now and since) else None
@@ -188,6 +204,7 @@ class Scanner:
         self.explain = explain  # explain(d, pod, events, earliest) -> d, for each finding (crash lines from logs)
         self.keep_items = keep_items
         self.clock_known = clock_known
+        self.keep_findings = keep_findings
         self.report = ScanReport([], 0, 0, Counter(), Counter(), scope or {}, list(warnings or []), now, fail_on,
                                  since_text, include_history=include_history,
                                  recent=recent_text or human_duration((recent or RECENT).total_seconds()))
@@ -198,7 +215,7 @@ class Scanner:
             return None
         r = self.report
         pod = compact_pod(pod)
-        ident = text(pod, "metadata", "uid") or f"{text(pod, 'metadata', 'namespace')}/{text(pod, 'metadata', 'name')}"
+        ident = compact_id(text(pod, "metadata", "uid") or f"{text(pod, 'metadata', 'namespace')}/{text(pod, 'metadata', 'name')}")
         if ident in self._seen:
             return None
         self._seen.add(ident)
@@ -220,11 +237,15 @@ class Scanner:
         emit: Diagnosis | None = d
         if d.severity is not Severity.OK:
             r.by_cause[d.cause.value] += 1
-            r.findings.append(d)
+            r.findings_count += 1
+            if d.severity.rank > r.worst.rank:
+                r.worst = d.severity
+            if self.keep_findings:
+                r.findings.append(d)
         elif is_history(d):
             r.history_count += 1
             r.healthy_count += 1
-            if self.include_history:
+            if self.include_history and self.keep_findings:
                 r.history.append(d)
             elif self.include_healthy and len(r.healthy) < self.KEEP_HEALTHY:
                 r.healthy.append(d)  # --all: healthy now, listed with the healthy pods

@@ -11,7 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
+import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -130,8 +133,85 @@ class Connection:
     warnings: list[str] = field(default_factory=list)
 
 
+class _Partial(types.ModuleType):
+    """A package of the kubernetes distribution whose __init__ has not run: its submodules
+    import from its directory as usual, and the first attribute it lacks runs the real
+    __init__ into it (all of the package, as `import kubernetes` does)."""
+
+    def __getattr__(self, name: str):
+        spec = self.__dict__.pop("_probectl_spec", None) if name not in ("__wrapped__", "__loader__") else None
+        if spec is None:
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+        for standin in self.__dict__.pop("_probectl_standins", ()):
+            self.__dict__.pop(standin, None)  # the real package defines its own
+        spec.loader.exec_module(self)
+        return getattr(self, name)
+
+
+def _lazy_class(module: str, name: str) -> type:
+    """A stand-in for a class that kube_config imports and uses only to refresh an OIDC
+    token (ApiClient, which imports every API model; OAuth2Session): the real class is
+    imported when one is made."""
+
+    def __new__(cls, *args, **kwargs):
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return type(name, (), {"__new__": __new__, "__doc__": f"{module}.{name}, imported when first used"})
+
+
+_PARTIAL = ("kubernetes", "kubernetes.client", "oauthlib", "oauthlib.oauth2", "requests_oauthlib")
+
+
+def _light_kubernetes() -> None:
+    """Make the configuration loaders importable without `import kubernetes`, which imports
+    every API and model (about 0.15 s of `probectl why`'s 0.25-0.4 s): the packages in
+    _PARTIAL are registered without running their __init__ (the real Configuration class
+    in kubernetes.client, stand-ins for what only an OIDC refresh uses), and any other
+    use completes them (_Partial). The configuration is still loaded by the package's
+    own loaders. If this does not work with the installed versions, nothing is left of
+    it and the packages are imported as usual."""
+    if any(name in sys.modules for name in _PARTIAL):
+        return
+    import importlib.machinery
+    import importlib.util
+
+    before = set(sys.modules)
+    try:
+        for name in _PARTIAL:
+            parent, _, child = name.rpartition(".")
+            # (importlib.util.find_spec of a submodule would import its parent whole)
+            spec = (importlib.machinery.PathFinder.find_spec(name, sys.modules[parent].__path__) if parent
+                    else importlib.util.find_spec(name))
+            if spec is None or not spec.submodule_search_locations:
+                raise ImportError(name)
+            module = _Partial(name)
+            module.__spec__, module.__loader__, module.__file__ = spec, spec.loader, spec.origin
+            module.__path__ = list(spec.submodule_search_locations)
+            module.__package__ = name
+            module._probectl_spec = spec
+            sys.modules[name] = module
+            if parent:
+                setattr(sys.modules[parent], child, module)
+        from kubernetes.client.configuration import Configuration
+
+        sys.modules["kubernetes.client"].__dict__.update(
+            Configuration=Configuration, ApiClient=_lazy_class("kubernetes.client.api_client", "ApiClient"),
+            _probectl_standins=("Configuration", "ApiClient"))
+        sys.modules["requests_oauthlib"].__dict__.update(
+            OAuth2Session=_lazy_class("requests_oauthlib.oauth2_session", "OAuth2Session"),
+            _probectl_standins=("OAuth2Session",))
+        import kubernetes.config.kube_config  # noqa: F401 - fails here if these versions need more
+    except Exception:  # noqa: BLE001 - any surprise: forget the partial modules, import as usual
+        for name in set(sys.modules) - before:
+            if name.split(".")[0] in _PARTIAL:
+                del sys.modules[name]
+
+
 def connect(kubeconfig: str | None = None, context: str | None = None, namespace: str | None = None) -> Connection:
     """Load the configuration the way kubectl does. Raises UsageError or ClusterError."""
+    _light_kubernetes()
     from kubernetes.client import Configuration
     from kubernetes.config.config_exception import ConfigException
 
@@ -235,6 +315,8 @@ class Client:
     the environment (REQUESTS_CA_BUNDLE would otherwise replace the cluster's CA).
     """
 
+    prefetch = True  # ask for a list's next page while the current one is parsed (see list())
+
     def __init__(self, conn: Connection, timeout: float | None = DEFAULT_TIMEOUT, *,
                  sleep: Callable[[float], None] | None = None, on_request: Callable[[str], None] | None = None,
                  debug=None):
@@ -248,6 +330,8 @@ class Client:
         self.on_request = on_request
         self.debug = debug  # a stream for --debug request lines (credentials redacted), or None
         self.requests = 0
+        self._count_lock = threading.Lock()  # pages are fetched from a second thread
+        self._early: dict[tuple, _Fetch] = {}  # first pages asked for ahead (start_list)
         self.list_version = ""
         self.session = requests.Session()
         self.session.trust_env = False
@@ -285,12 +369,16 @@ class Client:
 
     def request(self, path: str, params: dict | None = None, *, accept_json: bool = True, method: str = "GET",
                 body: dict | None = None, raw: bool = False):
+        """One request with retries. With raw=True (list pages) it returns once the answer's
+        headers are in, as a function that reads the body: list() can ask for a page in
+        a second thread and read it when it needs it."""
         import requests
 
         url = self.cfg.host.rstrip("/") + path
         where = self.target.where()
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            self.requests += 1
+            with self._count_lock:
+                self.requests += 1
             if self.on_request:
                 self.on_request(path)
             headers = self._headers()
@@ -298,11 +386,11 @@ class Client:
             try:
                 resp = self.session.request(method, url, params=params, json=body, headers=headers, verify=self.verify,
                                             cert=self.cert, proxies=self._proxies(url), timeout=self.timeout,
-                                            allow_redirects=False)
+                                            allow_redirects=False, stream=raw)
                 self._trace(method, url, params, headers, str(resp.status_code), started)
                 if resp.status_code < 300:
                     if raw:
-                        return resp.content
+                        return lambda: self._read_body(resp)
                     if not accept_json:
                         return resp.text
                     try:
@@ -314,10 +402,21 @@ class Client:
                 self._trace(method, url, params, headers, type(e).__name__, started)
                 self._raise_transport(e)
             if resp.status_code in RETRY_STATUS and attempt < MAX_ATTEMPTS:
+                resp.close()  # a streamed answer's connection goes back (or away) before the retry
                 self.sleep(_retry_delay(resp, attempt))
                 continue
             self._fail(resp, path, attempts=attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read_body(self, resp) -> bytes:
+        """A streamed answer's body, read in large blocks (requests' .content reads 10 KiB at
+        a time), with transport errors said as request() says them."""
+        import requests
+
+        try:
+            return b"".join(resp.iter_content(1 << 20))
+        except requests.exceptions.RequestException as e:
+            self._raise_transport(e)
 
     def _raise_transport(self, e: Exception):
         """One clear ClusterError for a transport failure (SSLError and ProxyError are
@@ -369,23 +468,41 @@ class Client:
     def text(self, path: str, params: dict | None = None) -> str:
         return self.request(path, params, accept_json=False)
 
-    def _page(self, path: str, params: dict, limit: int, token: str) -> bytes:
+    def _page(self, path: str, params: dict, limit: int, token: str) -> Callable[[], bytes]:
+        """Ask for one page of a list; returns the function that reads its body."""
         q = dict(params, limit=str(limit))
         if token:
             q["continue"] = token
         return self.request(path, q, raw=True)
 
+    def start_list(self, path: str, params: dict | None = None, *, limit: int = PAGE_SIZE) -> None:
+        """Ask for a list's first page now, in the background; list() with the same arguments
+        takes it up (scan fetches the first page of pods while it reads the events)."""
+        key = (path, tuple(sorted((params or {}).items())), limit)
+        if key not in self._early:
+            query = dict(params or {})
+            self._early[key] = _Fetch(lambda: self._page(path, query, limit, ""))
+
     def list(self, path: str, params: dict | None = None, *, limit: int = PAGE_SIZE,
              warn: Callable[[str], None] | None = None) -> Iterator[dict]:
-        """Every item of a list, page by page (limit/continue); one page in memory at a time.
+        """Every item of a list, page by page (limit/continue); one page parsed at a time.
+        The next page is asked for (in a second thread) while this one is parsed and its
+        items used, when its continue token can be read from the page's head; the token
+        parsed from the page decides, a page fetched for another token is dropped.
         On 410 Gone the list starts over once; items already yielded may then come again
         (callers key by uid)."""
         params = dict(params or {})
         restarted = False
         token = ""
+        ahead = self._early.pop((path, tuple(sorted(params.items())), limit), None)
+        ahead_token = ""  # the continue token `ahead` was asked for with
         while True:
+            fetch, ahead = ahead, None
             try:
-                raw = self._page(path, params, limit, token)
+                if fetch is not None and ahead_token == token:
+                    raw = fetch.result()()
+                else:
+                    raw = self._page(path, params, limit, token)()
             except Gone:
                 if restarted or not token:
                     raise ClusterError(f"the list of {path} kept expiring (410 Gone) ({self.target.where()})") from None
@@ -393,6 +510,9 @@ class Client:
                 if warn:
                     warn(f"the list of {path} expired part-way (410 Gone) and was restarted")
                 continue
+            peeked = _peek_continue(raw) if self.prefetch else None
+            if peeked:
+                ahead, ahead_token = _Fetch(lambda t=peeked: self._page(path, params, limit, t)), peeked
             try:
                 body = loads(raw)
             except ValueError:
@@ -408,9 +528,9 @@ class Client:
             for item in items if isinstance(items, list) else []:
                 if isinstance(item, dict):
                     yield item
+            del items  # one page in memory at a time: this one goes before the next is parsed
             if not token:
                 return
-
 
     def watch(self, path: str, params: dict | None, resource_version: str, *, seconds: int = 300) -> Iterator[dict]:
         """The watch events of one connection: {"type": ADDED|MODIFIED|DELETED|BOOKMARK|ERROR,
@@ -450,6 +570,50 @@ class Client:
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
                     requests.exceptions.ReadTimeout):
                 return  # dropped: the caller reconnects from the last resourceVersion
+
+
+class _Fetch(threading.Thread):
+    """One call run in a daemon thread (asking for a page: sending the request and waiting
+    for the answer's headers); result() waits for it and returns its value or raises its
+    error. An abandoned one finishes on its own and is dropped."""
+
+    def __init__(self, fn: Callable[[], object]):
+        super().__init__(daemon=True, name="probectl-fetch")
+        self._fn = fn
+        self._value: object = None
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._value = self._fn()
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer by result()
+            self._error = e
+
+    def result(self):
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _peek_continue(raw: bytes) -> str | None:
+    """A list page's continue token read from its head, before the page is parsed. The API
+    server writes kind, apiVersion and metadata before items; any other shape (or a token
+    this cannot read) gives None, and the next page is asked for after parsing instead."""
+    at = raw.find(b'"items"', 0, 65536)
+    if at < 0:
+        return None
+    head = raw[:at].rstrip()
+    if not head.endswith(b","):
+        return None
+    try:
+        doc = loads(head[:-1] + b"}")
+    except ValueError:
+        return None
+    meta = doc.get("metadata") if isinstance(doc, dict) else None
+    token = meta.get("continue") if isinstance(meta, dict) else None
+    return token if isinstance(token, str) and token else None
 
 
 def _retry_delay(resp, attempt: int) -> float:
@@ -527,15 +691,27 @@ def namespace_pod_events(client: Client, namespace: str) -> list[dict]:
     return list(client.list(events_path(namespace), {"fieldSelector": "involvedObject.kind=Pod"}))
 
 
-def list_pods(client: Client, namespace: str | None, *, label_selector: str | None = None,
-              field_selector: str | None = None, warn: Callable[[str], None] | None = None) -> Iterator[dict]:
-    """Pods of a namespace (None: all namespaces), page by page."""
+def _pods_query(namespace: str | None, label_selector: str | None, field_selector: str | None) -> tuple[str, dict]:
     params = {}
     if label_selector:
         params["labelSelector"] = label_selector
     if field_selector:
         params["fieldSelector"] = field_selector
-    return client.list(pod_path(namespace) if namespace else "/api/v1/pods", params, warn=warn)
+    return (pod_path(namespace) if namespace else "/api/v1/pods"), params
+
+
+def list_pods(client: Client, namespace: str | None, *, label_selector: str | None = None,
+              field_selector: str | None = None, warn: Callable[[str], None] | None = None) -> Iterator[dict]:
+    """Pods of a namespace (None: all namespaces), page by page."""
+    path, params = _pods_query(namespace, label_selector, field_selector)
+    return client.list(path, params, warn=warn)
+
+
+def start_list_pods(client: Client, namespace: str | None, *, label_selector: str | None = None,
+                    field_selector: str | None = None) -> None:
+    """Ask for the first page of list_pods() with the same arguments now, in the background."""
+    path, params = _pods_query(namespace, label_selector, field_selector)
+    client.start_list(path, params)
 
 
 def list_pod_events(client: Client, namespace: str | None, *, warn: Callable[[str], None] | None = None) -> Iterator[dict]:

@@ -4,10 +4,15 @@ directory written by `kubectl cluster-info dump --output-directory`, or standard
 
 Produces the same raw dicts the API server returns. Items of typed lists (PodList,
 EventList: what `cluster-info dump` and the API write) carry no `kind`; it is inferred.
+
+JSON is read incrementally (sources/jsonstream.py): the items of a List are parsed and
+handed over one at a time, so a dump of any size is read in bounded memory. YAML is
+read as whole documents, up to MAX_YAML_BYTES.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -17,8 +22,10 @@ from dataclasses import dataclass, field
 from probectl.core.objects import compact_pod
 from probectl.errors import InputError
 from probectl.jsonio import TooDeep, loads
+from probectl.sources import jsonstream
 
-MAX_BYTES = 512 * 1024 * 1024  # a 10,000-pod cluster-info dump's pods.json is about 80 MiB
+MAX_YAML_BYTES = 512 * 1024 * 1024  # YAML (and lint's manifests) are read whole; JSON is streamed
+_MISSING = object()
 EXTENSIONS = (".json", ".yaml", ".yml")
 POD_KINDS = {"Pod"}
 EVENT_KINDS = {"Event"}
@@ -34,13 +41,19 @@ class Snapshot:
     sources: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # kind -> count of objects ignored
     on_event: Callable[[dict], None] | None = None  # stream events here instead of keeping them (scan)
+    on_pod: Callable[[dict], None] | None = None  # stream (compacted) pods here instead of keeping them (scan)
     event_count: int = 0
+    pod_count: int = 0
     empty_lists: int = 0  # empty Lists, PodLists and EventLists: valid input ("no events")
 
     def add(self, obj: dict, inferred_kind: str = "") -> None:
         kind = obj.get("kind") if isinstance(obj.get("kind"), str) else inferred_kind
         if kind in POD_KINDS:
-            self.pods.append(compact_pod(obj))
+            self.pod_count += 1
+            if self.on_pod is not None:
+                self.on_pod(compact_pod(obj))
+            else:
+                self.pods.append(compact_pod(obj))
         elif kind in EVENT_KINDS:
             self.event_count += 1
             if self.on_event is not None:
@@ -64,19 +77,22 @@ class Snapshot:
             self.skipped[kind or "(no kind)"] = self.skipped.get(kind or "(no kind)", 0) + 1
 
 
-def load(paths: list[str], stdin=None, on_event: Callable[[dict], None] | None = None) -> Snapshot:
+def load(paths: list[str], stdin=None, on_event: Callable[[dict], None] | None = None,
+         on_pod: Callable[[dict], None] | None = None) -> Snapshot:
     """Read every path (`-` is standard input). Raises InputError with a one-line message.
 
-    With `on_event`, events are handed over one by one as each file is parsed and not
-    kept: a scan indexes them compactly, and only one file's objects are in memory whole."""
-    snap = Snapshot(on_event=on_event)
+    With `on_event` and `on_pod`, events and (compacted) pods are handed over one by one
+    as they are parsed and not kept: a scan indexes the events and spools the pods, and
+    memory holds one item at a time, not the input."""
+    snap = Snapshot(on_event=on_event, on_pod=on_pod)
     for path in paths:
         if path == "-":
             stream = stdin if stdin is not None else sys.stdin
-            data = stream.read()
-            if isinstance(data, bytes):
-                data = data.decode("utf-8", errors="replace")
-            _load_text(snap, data, "standard input", explicit=True)
+            binary = getattr(stream, "buffer", None)
+            if binary is None:  # a text stream (tests, a StringIO)
+                data = stream.read()
+                binary = io.BytesIO(data.encode("utf-8", errors="surrogatepass") if isinstance(data, str) else data)
+            _load_stream(snap, binary, "standard input", explicit=True)
         elif os.path.isdir(path):
             _load_dir(snap, path)
         else:
@@ -105,21 +121,9 @@ def _load_dir(snap: Snapshot, root: str) -> None:
         raise InputError(f"{root}: no .json or .yaml files in this directory")
 
 
-def _load_file(snap: Snapshot, path: str, explicit: bool) -> None:
-    _load_text(snap, read_file(path), path, explicit)
-
-
-def read_file(path: str) -> bytes:
-    """A file's bytes, refusing what is too large or binary (from its head) with a clear line."""
+def _open(path: str):
     try:
-        size = os.path.getsize(path)
-        if size > MAX_BYTES:
-            raise InputError(f"{path}: {size // 2**20} MiB is larger than probectl reads ({MAX_BYTES // 2**20} MiB)")
-        with open(path, "rb") as f:
-            head = f.read(8192)
-            if b"\x00" in head:
-                raise InputError(f"{path}: binary data, not kubectl JSON or YAML")
-            raw = head + f.read()
+        return open(path, "rb")
     except FileNotFoundError:
         raise InputError(f"{path}: no such file or directory") from None
     except IsADirectoryError:
@@ -128,22 +132,149 @@ def read_file(path: str) -> bytes:
         raise InputError(f"{path}: permission denied") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
-    return raw
+
+
+def _load_file(snap: Snapshot, path: str, explicit: bool) -> None:
+    with _open(path) as f:
+        try:
+            _load_stream(snap, f, path, explicit, refuse_binary=True)
+        except OSError as e:
+            raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def read_file(path: str) -> bytes:
+    """A file's bytes, refusing what is too large or binary (from its head) with a clear line.
+    For inputs read whole (lint's manifests); scan and why stream JSON instead."""
+    with _open(path) as f:
+        try:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_YAML_BYTES:
+                raise InputError(f"{path}: {size // 2**20} MiB is larger than probectl reads whole ({MAX_YAML_BYTES // 2**20} MiB)")
+            head = f.read(8192)
+            if b"\x00" in head:
+                raise InputError(f"{path}: binary data, not kubectl JSON or YAML")
+            return head + f.read()
+        except OSError as e:
+            raise InputError(f"{path}: cannot read: {e.strerror or e}") from None
 
 
 def _load_text(snap: Snapshot, data: str | bytes, where: str, explicit: bool) -> None:
-    if not data.strip():
-        raise InputError(f"{where}: empty input")
-    before = (len(snap.pods), snap.event_count, snap.empty_lists)
-    for doc in _documents(data, where):
-        if doc is None:
-            continue
-        if not isinstance(doc, dict):
-            raise InputError(f"{where}: expected a Kubernetes object, found a {type(doc).__name__}")
-        snap.add(doc)
-    if explicit and (len(snap.pods), snap.event_count, snap.empty_lists) == before:
+    """Objects from text in memory: the same path as a stream."""
+    raw = data.encode("utf-8", errors="surrogatepass") if isinstance(data, str) else data
+    _load_stream(snap, io.BytesIO(raw), where, explicit)
+
+
+def _load_stream(snap: Snapshot, stream, where: str, explicit: bool, refuse_binary: bool = False) -> None:
+    """One input: JSON streamed object by object (and item by item), YAML read whole."""
+    head = stream.read(8192)
+    if refuse_binary and b"\x00" in head:
+        raise InputError(f"{where}: binary data, not kubectl JSON or YAML")
+    while not head.strip():  # only whitespace so far: the first character decides JSON or YAML
+        more = stream.read(1 << 16)
+        if not more:
+            raise InputError(f"{where}: empty input")
+        head = head.strip() + more
+    first = head.lstrip()[:1]
+    before = (snap.pod_count, snap.event_count, snap.empty_lists)
+    if first in (b"{", b"["):
+        _load_json(snap, jsonstream.Reader(stream, head), where)
+    else:
+        data = head + stream.read(max(0, MAX_YAML_BYTES + 1 - len(head)))
+        if len(data) > MAX_YAML_BYTES:
+            raise InputError(f"{where}: YAML larger than {MAX_YAML_BYTES // 2**20} MiB is not read (YAML is read whole); "
+                             "use JSON (kubectl -o json), which is read item by item")
+        for doc in _yaml_documents(data.decode("utf-8", errors="replace"), where):
+            if doc is None:
+                continue
+            if not isinstance(doc, dict):
+                raise InputError(f"{where}: expected a Kubernetes object, found a {type(doc).__name__}")
+            snap.add(doc)
+    if explicit and (snap.pod_count, snap.event_count, snap.empty_lists) == before:
         kinds = ", ".join(sorted(snap.skipped)) or "nothing"
         raise InputError(f"{where}: holds no Pod or Event (found {kinds}); probectl reads Pods, Events and their Lists")
+
+
+def _load_json(snap: Snapshot, r: jsonstream.Reader, where: str) -> None:
+    """JSON objects one after another (one, usually; `cluster-info dump` writes many, with
+    log blocks between them), each List's items handed over as they are parsed."""
+    try:
+        _load_json_objects(snap, r, where)
+    except TooDeep as e:
+        raise InputError(f"{where}: {e}") from None
+
+
+def _load_json_objects(snap: Snapshot, r: jsonstream.Reader, where: str) -> None:
+    if r.peek() == "[":
+        try:
+            value = r.value()
+            trailing = r.peek()
+        except (jsonstream.Syntax, jsonstream.TooLarge):
+            raise InputError(f"{where}: not valid JSON") from None
+        if trailing:
+            raise InputError(f"{where}: not valid JSON")
+        raise InputError(f"{where}: expected a Kubernetes object, found a {type(value).__name__}")
+    found = 0
+    for skipped in jsonstream.documents(r):
+        if found == 0 and skipped.strip() and not skipped.lstrip().startswith("===="):
+            raise InputError(f"{where}: not valid JSON")
+        try:
+            _read_object(snap, r)
+        except jsonstream.TooLarge as e:
+            raise InputError(f"{where}: {e}: not kubectl output (an API object is at most 1.5 MiB)") from None
+        except jsonstream.Syntax as e:
+            if found == 0:
+                raise InputError(f"{where}: not valid JSON ({e})") from None
+            r.skip_line()  # a brace inside a log block: on to the next line
+            continue
+        found += 1
+
+
+def _read_object(snap: Snapshot, r: jsonstream.Reader) -> None:
+    """One top-level object into the snapshot, as Snapshot.add would take it whole. A List's
+    items go in as they are parsed; items without a kind wait for the List's kind when it
+    comes after them (kubectl's own `get -o json` puts it last, but its items have kinds)."""
+    pending: list[dict] = []  # kind-less items before the List's kind is known
+    whole: list = []  # items of an object that is no List (its kind came first): kept for add()
+    state = {"mode": ""}
+
+    def item(obj, members: dict) -> None:
+        if not state["mode"]:
+            kind = members.get("kind", _MISSING)
+            if kind is _MISSING:
+                state["mode"] = "unknown"
+            else:
+                k = kind if isinstance(kind, str) else ""
+                state["mode"] = "list" if (k.endswith("List") or k == "List") else "whole"
+                state["child"] = _ITEM_KIND.get(k, "")
+        mode = state["mode"]
+        if mode == "whole":
+            whole.append(obj)
+        elif not isinstance(obj, dict):
+            return
+        elif mode == "list":
+            snap.add(obj, state["child"])
+        elif isinstance(obj.get("kind"), str):
+            snap.add(obj)  # describes itself
+        else:
+            pending.append(obj)
+
+    rest = jsonstream.read_object(r, item)
+    count = rest.pop("\0items", None)
+    if count is None:  # no items array: the object as it is
+        snap.add(rest)
+        return
+    if state["mode"] == "whole":
+        snap.add({**rest, "items": whole})
+        return
+    kind = rest.get("kind") if isinstance(rest.get("kind"), str) else ""
+    if kind.endswith("List") or kind == "List":
+        child = _ITEM_KIND.get(kind, "")
+        if count == 0 and (child or kind == "List"):
+            snap.empty_lists += 1  # `kubectl get events -o json` on a pod without events writes an empty List
+        for obj in pending:
+            snap.add(obj, child)
+    elif state["mode"] != "list":
+        snap.add({**rest, "items": pending})  # not a List after all: counted as what it is
 
 
 def _documents(data: str | bytes, where: str):
