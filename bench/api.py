@@ -78,6 +78,29 @@ def _versions(kubectl: str | None) -> str:
     return ", ".join(out)
 
 
+TRACEBACK = [
+    "2026-11-20 09:59:58,100 INFO starting worker",
+    "Traceback (most recent call last):",
+    '  File "/app/worker.py", line 12, in main',
+    '    dsn = os.environ["DATABASE_URL"]',
+    '  File "<frozen os>", line 679, in __getitem__',
+    "KeyError: 'DATABASE_URL'",
+]
+
+
+def _crash_logs(pods: list[dict]) -> dict:
+    """App errors lose their termination message (the log is then where to look) and get a
+    Python traceback as their previous instance's log."""
+    logs = {}
+    for p in pods:
+        st = p["status"]["containerStatuses"][0]
+        term = (st.get("lastState") or {}).get("terminated") or {}
+        if term.get("exitCode") == 1:
+            term.pop("message", None)
+            logs[(p["metadata"]["namespace"], p["metadata"]["name"], "app", True)] = TRACEBACK
+    return logs
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pods", type=int, nargs="+", default=[1000, 10000])
@@ -87,6 +110,8 @@ def main() -> int:
     ap.add_argument("--no-kubectl", action="store_true")
     ap.add_argument("--kubectl-max", type=int, default=10000, help="run kubectl only for clusters up to this many pods")
     ap.add_argument("--no-offline", action="store_true", help="skip the offline scan -f rows")
+    ap.add_argument("--crash-logs", action="store_true",
+                    help="app errors without a termination message, their logs served: what reading logs costs")
     a = ap.parse_args()
 
     probectl = shutil.which("probectl") or os.path.join(os.path.dirname(sys.executable), "probectl")
@@ -101,8 +126,9 @@ def main() -> int:
         pods, events = generate(n)
         failing = next(p for p in pods if p["status"]["containerStatuses"][0]["restartCount"])
         name, ns = failing["metadata"]["name"], failing["metadata"]["namespace"]
+        logs = _crash_logs(pods) if a.crash_logs else {}
         # TLS, as a real API server: kubectl sends no bearer token over plain HTTP
-        with FakeAPIServer(pods, events, token="bench-token", latency=a.latency, tls=server_cert) as api:
+        with FakeAPIServer(pods, events, token="bench-token", latency=a.latency, tls=server_cert, logs=logs) as api:
             api.cache_responses = True
             home = os.path.join(work, f"home{n}")
             os.makedirs(home, exist_ok=True)
@@ -116,7 +142,16 @@ def main() -> int:
                 (f"probectl scan -A -o json ({n} pods)", [probectl, "scan", "-A", "-o", "json"]),
                 (f"probectl scan -A, table ({n} pods)", [probectl, "scan", "-A"]),
             ]
-            if kubectl and n <= a.kubectl_max:
+            if logs:
+                ans, aname = next(iter(logs))[:2]
+                cases = [
+                    (f"probectl why APP-ERROR-POD: 1 log read ({n} pods)", [probectl, "why", aname, "-n", ans]),
+                    (f"probectl why APP-ERROR-POD --no-logs ({n} pods)", [probectl, "why", aname, "-n", ans, "--no-logs"]),
+                    (f"probectl scan -A -o json: a log read per unexplained group, at most 20 ({n} pods)",
+                     [probectl, "scan", "-A", "-o", "json"]),
+                    (f"probectl scan -A -o json --no-logs ({n} pods)", [probectl, "scan", "-A", "-o", "json", "--no-logs"]),
+                ]
+            elif kubectl and n <= a.kubectl_max:
                 subprocess.run([kubectl, "get", "--raw", "/api"], env=env, capture_output=True)  # warm discovery cache
                 cases.insert(1, (f"kubectl describe pod POD ({n} pods)", [kubectl, "describe", "pod", name, "-n", ns]))
                 cases += [(f"kubectl get pods -A -o json ({n} pods)", [kubectl, "get", "pods", "-A", "-o", "json"]),
