@@ -278,7 +278,8 @@ def test_one_log_read_per_unexplained_failing_group(cli, kcfg, cluster):
     status, out, err = cli("scan", "-A", "-o", "json")
     doc = json.loads(out)
     assert len(responses.calls) == expected + 1 and doc["summary"]["scope"]["logRequests"] == 1
-    q = parse_qs(urlparse(responses.calls[-1].request.url).query)
+    log_call = next(c for c in responses.calls if "/log" in c.request.url)
+    q = parse_qs(urlparse(log_call.request.url).query)
     assert q["container"] == ["kube-proxy"] and q["previous"] == ["true"] and q["tailLines"] == ["200"]
     kp = next(i for i in doc["items"] if i["pod"]["name"] == "kube-proxy-9zt4w")["containers"][0]
     assert kp["crash"]["kind"] == "file-not-found" and kp["crash"]["source"] == "previous-logs"
