@@ -809,4 +809,15 @@ def scheduling_gated():
     return Scenario("scheduling_gated", p, [], "unknown", "medium", severity="ok", summary_has=("kueue.x-k8s.io/admission",))
 
 
+@scenario
+def restarts_without_last_state_running_for_days():
+    # restartCount 2, lastState {} (a pasted status, or one the kubelet rebuilt), running and
+    # ready for three days: whatever ended those instances is history.
+    p = pod("web-7f9c6d8b5-n0l4s", [spec("api")], [status("api", running(3 * 86400), None, restarts=2, ready=True)],
+            created=4 * 86400)
+    ev = [event(p, "Started", "Started container api", container="api", first=30)]  # the input reaches to now
+    return Scenario("restarts_without_last_state_running_for_days", p, ev, "healthy", "high", severity="ok",
+                    summary_has=("why is not recorded",))
+
+
 BY_NAME = {s.name: s for s in SCENARIOS}

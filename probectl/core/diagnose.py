@@ -687,7 +687,8 @@ def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx, note
                                    previous.finished_at, lr[2], tuple(dict.fromkeys(lr[3])))
 
     history = False
-    fine_now = last_restart is not None and j.judged is previous and state == "running" and ready is True
+    fine_now = state == "running" and ready is True and (
+        (last_restart is not None and j.judged is previous) or (previous is None and j.judged == "events"))
     if fine_now and cause is not Cause.HEALTHY and not ctx.clock_known:
         # one pod from a file, no events: "now" is its own newest timestamp, so how long it
         # has run fine since this restart is unknown; neither history nor critical
@@ -705,7 +706,8 @@ def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx, note
                     f"(older than the {human_duration(ctx.recent.total_seconds())} recent window)"]
         if restarts:
             evidence.append(f"{restarts} restart{'s' if restarts != 1 else ''} in all, not repeated recently")
-        summary = f"{j.label} {ref.name} is healthy now; last restart {when}: {_short(last_restart, limit)}."
+        what = _short(last_restart, limit) if last_restart else "why is not recorded (its lastState is empty)"
+        summary = f"{j.label} {ref.name} is healthy now; last restart {when}: {what}."
         cause, confidence, severity = Cause.HEALTHY, Confidence.HIGH, Severity.OK
     if j.starting or j.terminating or ref.type == ob.EPHEMERAL:
         severity = Severity.OK  # still within its start-up checks / stopped by the pod's deletion / kubectl debug
