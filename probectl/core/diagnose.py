@@ -396,9 +396,13 @@ def _healthy_summary(info: PodInfo, diags: list[ContainerDiagnosis]) -> str:
         return f"Pod {info.name} is Pending: its containers are being created; nothing has failed yet."
     if any(d.state == "waiting" for d in diags if d.type not in ("init", "ephemeral")):
         return f"Pod {info.name} is starting: nothing has failed yet."
-    past = [d for d in diags if d.history and d.last_restart]
+    past = [d for d in diags if d.history]
     if past:
-        d = max(past, key=lambda d: d.last_restart.finished_at.timestamp() if d.last_restart.finished_at else 0)
+        def ended(d: ContainerDiagnosis) -> float:
+            t = (d.last_restart.finished_at if d.last_restart else None) or d.started_at
+            return t.timestamp() if t else 0
+
+        d = max(past, key=ended)
         return f"Pod {info.name} is healthy now. {d.summary}"
     return f"Pod {info.name} is running and ready; nothing to report."
 

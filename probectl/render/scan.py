@@ -40,9 +40,13 @@ def _owner(g: Group) -> str:
     return g.owner or "-"
 
 
+def _pods(n: int) -> str:
+    return f"{n} pod{'s' if n != 1 else ''}"
+
+
 def _counts(report: ScanReport) -> str:
     s = report.summary()
-    parts = [f"{s['podsExamined']} pods examined", f"{s['podsWithFindings']} with findings"]
+    parts = [f"{_pods(s['podsExamined'])} examined", f"{s['podsWithFindings']} with findings"]
     if s["byCause"]:
         parts.append(", ".join(f"{cause} {n}" for cause, n in s["byCause"].items()))
     return "; ".join(parts)
@@ -69,11 +73,17 @@ def history_groups(report: ScanReport) -> list[Group]:
     """Pods that restarted earlier, grouped by the cause of their last restart."""
     import dataclasses
 
+    from probectl.core.model import Cause
+
+    def ended(c) -> float:
+        t = (c.last_restart.finished_at if c.last_restart else None) or c.started_at
+        return t.timestamp() if t else 0
+
     as_causes = []
     for d in report.history:
-        c = max((c for c in d.containers if c.history and c.last_restart),
-                key=lambda c: c.last_restart.finished_at.timestamp() if c.last_restart.finished_at else 0)
-        as_causes.append(dataclasses.replace(d, cause=c.last_restart.cause, culprit=c.name, severity=Severity.OK))
+        c = max((c for c in d.containers if c.history), key=ended)
+        cause = c.last_restart.cause if c.last_restart else Cause.UNKNOWN  # no lastState: why is not recorded
+        as_causes.append(dataclasses.replace(d, cause=cause, culprit=c.name, severity=Severity.OK))
     return group(as_causes)
 
 
@@ -232,7 +242,7 @@ def render_markdown(report: ScanReport) -> str:
     verdict = "failed" if report.failed else "passed"
     icon = {"failed": "❌", "passed": "✅"}[verdict]
     lines = [f"## {icon} probectl scan: {verdict}", "",
-             f"{s['podsExamined']} pods examined, {s['podsWithFindings']} with findings"
+             f"{_pods(s['podsExamined'])} examined, {s['podsWithFindings']} with findings"
              + (f" (since {report.since})" if report.since else "") + f", fail on `{report.fail_on}`.", ""]
     lines += [f"{_md(n)}  " for n in _notes(report)]
     if _notes(report):
