@@ -820,4 +820,22 @@ def restarts_without_last_state_running_for_days():
                     summary_has=("why is not recorded",))
 
 
+@scenario
+def liveness_exec_probe_command_missing_two_containers():
+    # Pasted events carry no fieldPath; only one of the two containers has a liveness probe.
+    # The exec probe's own command is missing from the image: runc's text through the CRI
+    # (kubelet-facts §2: exec output is the probe failure's message).
+    probe = exec_probe(["curl", "-fsS", "http://localhost:8080/healthz"])
+    p = pod("report-6b7c8d9e0-cur1x", [spec("app", liveness=probe), spec("proxy", image="envoyproxy/envoy:v1.31.0", ports=(9901,))],
+            [status("app", running(20), terminated(137, "Error", 100, 21), restarts=3, ready=True),
+             status("proxy", running(3000), ready=True, image="envoyproxy/envoy:v1.31.0")])
+    missing = ('Liveness probe failed: OCI runtime exec failed: exec failed: unable to start container process: exec: '
+               '"curl": executable file not found in $PATH: unknown')
+    ev = [event(p, "Unhealthy", missing, type="Warning", count=9, first=400, last=55),
+          event(p, "Killing", kill_msg("app", "liveness"), count=3, first=390, last=52)]
+    return Scenario("liveness_exec_probe_command_missing_two_containers", p, ev, "liveness-probe-failed", "high",
+                    containers={"app": "liveness-probe-failed", "proxy": "healthy"},
+                    evidence_has=("own command does not exist in the image",))
+
+
 BY_NAME = {s.name: s for s in SCENARIOS}

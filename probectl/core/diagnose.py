@@ -233,9 +233,10 @@ _CONTAINER_REASONS = {"Killing", "BackOff", "Failed", "Pulling", "Pulled", "Crea
                       "ErrImageNeverPull", "InspectFailed", "ProbeWarning"}
 
 
-def _container_of(e: EventRecord, names: list[str], only: str | None) -> str | None:
+def _container_of(e: EventRecord, names: list[str], only: str | None, probed: dict[str, list[str]]) -> str | None:
     """The container an event is about: its fieldPath, else the name in its message, else
-    the pod's only container for container-level reasons (old kubelets, pasted events)."""
+    the pod's only container for container-level reasons, else for a probe result the only
+    container with that kind of probe (old kubelets, pasted events)."""
     if e.container:
         return e.container
     named = ev.named_container(e)
@@ -243,6 +244,9 @@ def _container_of(e: EventRecord, names: list[str], only: str | None) -> str | N
         return named
     if only and (e.reason in _CONTAINER_REASONS or ev.probe_result(e)):
         return only
+    result = ev.probe_result(e)
+    if result and len(probed.get(result[0], [])) == 1:
+        return probed[result[0]][0]
     return None
 
 
@@ -288,8 +292,9 @@ def diagnose(pod: dict, events: list, now: datetime | None = None, *, events_not
     regular = [r.name for r in refs if r.type != ob.EPHEMERAL]
     only = regular[0] if len(regular) == 1 else None
     by_container: dict[str, list[EventRecord]] = {n: [] for n in names}
+    probed = {k: [r.name for r in refs if isinstance(ob.get(r.spec, key), dict)] for k, key in pr._SPEC_KEY.items()}
     for e in pod_events:
-        c = _container_of(e, names, only)
+        c = _container_of(e, names, only, probed)
         if c in by_container:
             by_container[c].append(e)
     times = [e.first or e.last for e in pod_events if e.first or e.last]
@@ -1346,6 +1351,9 @@ class _Judge:
             evidence.insert(0, f"{kind} probe failures{' during that instance' if t else ''}, but no Killing event in the input (expired or not included)")
         if fails:
             evidence.insert(1, f"{kind} probe failed x{n_fail} around then; last: {_clip(ev.message_of(fails[-1]))}")
+            if _EXEC_NOT_FOUND.search(ev.message_of(fails[-1])):
+                evidence.append(f"the {kind} probe's own command does not exist in the image: it can never pass "
+                                "(install it in the image, or probe with httpGet/tcpSocket)")
         errors = [e for e in self.events if ev.probe_result(e) == (kind, "errored")]
         if errors:
             evidence.append(f"{kind} probe errored x{sum(e.count for e in errors)} (could not run): the kubelet discards those "
