@@ -290,3 +290,34 @@ def test_timeout_ends_with_0(tmp_path, clean_env):
         env["KUBECONFIG"] = str(kubeconfig(tmp_path / "kubeconfig", server=api.url, token="t0ken"))
         r = subprocess.run([probectl_exe(), "watch", "--timeout", "2s"], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0 and r.stdout == ""
+
+
+def test_a_new_pod_not_ready_yet_is_quiet_then_a_second_outage_is_a_new_incident():
+    from datetime import timedelta
+
+    t = Tracker()
+    p = copy.deepcopy(HEALTHY.pod)
+    st = p["status"]["containerStatuses"][0]
+    st.update(ready=False, state=running(20))  # a new instance of a rollout, started 20 s ago
+    t.baseline(p)
+    start = event(p, "Unhealthy", "Readiness probe failed: Get \"http://10.244.2.14:8080/ready\": dial tcp "
+                  "10.244.2.14:8080: connect: connection refused", type="Warning", container="api", count=3, first=15, last=2)
+    assert t.event_update(start, NOW) == []  # readiness starts as Failure: not news while it warms up
+    ready = copy.deepcopy(p)
+    ready["status"]["containerStatuses"][0]["ready"] = True
+    t.pod_update(ready, NOW)
+    # two days later it stops being ready, with failures: a line; a day after it recovered, again
+    later = NOW + timedelta(days=2)
+    outage = event(p, "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503", type="Warning",
+                   container="api", count=3, first=-2 * 86400 + 30, last=-2 * 86400)
+    t.event_update(outage, later)
+    down = copy.deepcopy(ready)
+    down["status"]["containerStatuses"][0]["ready"] = False
+    first = t.pod_update(down, later)
+    t.pod_update(ready, later + timedelta(minutes=1))
+    again = copy.deepcopy(outage)
+    again["metadata"]["uid"] = "another-event"
+    again["lastTimestamp"] = ts(-3 * 86400)
+    t.event_update(again, later + timedelta(days=1))
+    second = t.pod_update(down, later + timedelta(days=1))
+    assert len(first) == 1 and len(second) == 1 and first[0].incident != second[0].incident

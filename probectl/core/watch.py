@@ -79,6 +79,9 @@ class _Container:
     running: bool = False
     thresholds: tuple[int, int, int] = (3, 3, 3)  # failureThreshold of liveness, readiness, startup
     ready_since: datetime | None = None  # when it was first seen running and ready, this stretch
+    started: str = ""  # state.running.startedAt: this instance
+    ever_ready: bool = False  # this instance has been seen ready
+    warmup: int = 60  # seconds a new instance may take before its unreadiness is news
 
 
 @dataclass
@@ -129,6 +132,12 @@ class Tracker:
             thresholds = tuple(
                 t if isinstance(t := get(ref.spec, _PROBE_KEY[k], "failureThreshold"), int) and t > 0 else 3
                 for k in ("liveness", "readiness", "startup"))
+            rp = get(ref.spec, "readinessProbe")
+            budget = 0
+            if isinstance(rp, dict):  # initialDelaySeconds + periodSeconds x failureThreshold
+                delay, period = get(rp, "initialDelaySeconds"), get(rp, "periodSeconds")
+                budget = ((delay if isinstance(delay, int) else 0)
+                          + (period if isinstance(period, int) and period > 0 else 10) * thresholds[1])
             state[ref.name] = _Container(
                 restarts=s.get("restartCount") if isinstance(s.get("restartCount"), int) else 0,
                 waiting=text(s, "state", "waiting", "reason"),
@@ -136,6 +145,8 @@ class Tracker:
                 ready=s.get("ready") is True,
                 running=isinstance(get(s, "state", "running"), dict),
                 thresholds=thresholds,  # type: ignore[arg-type]
+                started=text(s, "state", "running", "startedAt"),
+                warmup=max(60, 2 * budget),
             )
         flags = set()
         if text(pod, "status", "reason") == "Evicted":
@@ -150,8 +161,9 @@ class Tracker:
         before = self.pods.get(key, {})
         self.pods[key], self.pod_flags[key] = self._snapshot(pod)
         for cname, c in self.pods[key].items():
+            old = before.get(cname)
+            c.ever_ready = c.ready or (old is not None and old.started == c.started and old.ever_ready)
             if c.running and c.ready:
-                old = before.get(cname)
                 c.ready_since = old.ready_since if old is not None and old.ready_since is not None else now
         self.names[key] = (text(pod, "metadata", "namespace") or "default", text(pod, "metadata", "name"))
         if get(pod, "metadata", "deletionTimestamp") is not None:
@@ -372,7 +384,8 @@ class Tracker:
             cause = Cause.LIVENESS_PROBE_FAILED if kill == "liveness" else Cause.STARTUP_PROBE_FAILED
             fails = sum(x.count for x in self.events.get(key, ()) if ev.probe_failed(x, kill) and (x.container or "") == cname)
             after = f" after {fails} {kill} probe failure{'s' if fails != 1 else ''}" if fails else ""
-            restarting = ev.message_of(e).rstrip().endswith("will be restarted")  # not under restartPolicy Never
+            # ", will be restarted" unless restartPolicy Never; sidecars ("Init container ...") always restart
+            restarting = ev.message_of(e).rstrip().endswith("will be restarted") or ev.message_of(e).startswith("Init container")
             verb = "restarting" if restarting else "stopping (it will not be restarted)"
             return [self._line(inc, self._event_finding(
                 e, "kill", cause.value, f"The kubelet is {verb} container {cname or '?'}{after}: its {kill} probe failed."))]
@@ -392,6 +405,12 @@ class Tracker:
                  and (r := ev.probe_result(x)) is not None and r[0] == "readiness"]
         if not fails or max(x.count for x in fails) < threshold:
             return []
+        if c is not None and not c.ever_ready and c.started and when is not None:
+            from probectl.core.objects import parse_time
+
+            started = parse_time(c.started)
+            if started is not None and (when - started).total_seconds() < c.warmup:
+                return []  # a new instance not ready yet (a rollout): readiness starts as Failure
         self._close_quiet(key, cname, c, when)
         inc, report_now = self._incident((key, cname, "readiness"), 1, when)
         if not report_now:
