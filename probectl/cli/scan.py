@@ -106,8 +106,10 @@ def scan(
                                       "yaml": reports.Streamed(r.yaml_item, r.yaml_document)})
     settings = dict(include_healthy=show_all, include_history=include_history, fail_on=fail_on.value, since=window,
                     since_text=since, recent=recent_window, recent_text=recent.strip(),
-                    # only the table, Markdown, JUnit and GitHub formats need the findings kept whole
-                    keep_findings=any(t.fmt not in writer.streamed for t in targets))
+                    # JUnit lists every failing pod whole; the table, Markdown and GitHub formats
+                    # read the groups, built as the findings come
+                    keep_findings=any(t.fmt == "junit" for t in targets),
+                    keep_history=any(t.fmt not in writer.streamed for t in targets))
     from probectl.gcpause import collector_paused
 
     try:

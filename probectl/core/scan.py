@@ -111,6 +111,7 @@ class ScanReport:
     include_history: bool = False
     recent: str = "1h"
     items: list[Diagnosis] = field(default_factory=list)  # every pod for -o json/yaml, when collected (not streamed)
+    groups: list = field(default_factory=list)  # the findings grouped (Group), built as they come
     findings_count: int = 0  # pods with trouble now, whether or not `findings` keeps them
     worst: Severity = Severity.OK  # the highest severity found
 
@@ -186,9 +187,10 @@ class Scanner:
     `add(pod)` returns the pod's Diagnosis when it belongs in a JSON/YAML report (a finding,
     a pod that restarted earlier, or any pod with include_healthy), else None.
 
-    With keep_findings=False (every report is streamed item by item: JSON, YAML) the
-    findings and the history are only counted, not kept: memory then stays flat however
-    many pods are in trouble."""
+    Findings are grouped as they come (one example pod kept per group: what the table,
+    Markdown and GitHub formats show). With keep_findings=False (no report needs every
+    finding whole: JUnit does) they are only counted and grouped, not kept: memory then
+    grows with the number of groups, not of pods in trouble."""
 
     KEEP_HEALTHY = 100  # healthy pods kept for the table (with --all); the rest are counted
 
@@ -196,7 +198,7 @@ class Scanner:
                  include_history: bool = False, fail_on: str = "critical", since: timedelta | None = None,
                  since_text: str | None = None, recent: timedelta | None = None, recent_text: str | None = None,
                  scope: dict | None = None, warnings: list[str] | None = None, keep_items: bool = False,
-                 keep_findings: bool = True, explain=None, clock_known: bool = True):
+                 keep_findings: bool = True, keep_history: bool = True, explain=None, clock_known: bool = True):
         self.index, self.now = index, now
         self.include_healthy, self.include_history = include_healthy, include_history
         self.cutoff = now - since if (now and since) else None
@@ -205,10 +207,12 @@ class Scanner:
         self.keep_items = keep_items
         self.clock_known = clock_known
         self.keep_findings = keep_findings
+        self.keep_history = keep_history  # with include_history: listed by the table, Markdown and JUnit
         self.report = ScanReport([], 0, 0, Counter(), Counter(), scope or {}, list(warnings or []), now, fail_on,
                                  since_text, include_history=include_history,
                                  recent=recent_text or human_duration((recent or RECENT).total_seconds()))
         self._seen: set[str] = set()
+        self._grouper = Grouper()
 
     def add(self, pod) -> Diagnosis | None:
         if not isinstance(pod, dict):
@@ -240,12 +244,13 @@ class Scanner:
             r.findings_count += 1
             if d.severity.rank > r.worst.rank:
                 r.worst = d.severity
+            self._grouper.add(d)
             if self.keep_findings:
                 r.findings.append(d)
         elif is_history(d):
             r.history_count += 1
             r.healthy_count += 1
-            if self.include_history and self.keep_findings:
+            if self.include_history and self.keep_history:
                 r.history.append(d)
             elif self.include_healthy and len(r.healthy) < self.KEEP_HEALTHY:
                 r.healthy.append(d)  # --all: healthy now, listed with the healthy pods
@@ -265,6 +270,7 @@ class Scanner:
     def finish(self) -> ScanReport:
         r = self.report
         r.events_seen = self.index.seen
+        r.groups = self._grouper.groups()
         r.findings.sort(key=lambda d: (-d.severity.rank, d.pod.namespace, d.pod.owner_kind, d.pod.owner_name, d.pod.name))
         return r
 
@@ -338,58 +344,70 @@ def _outside_since(d: Diagnosis) -> Diagnosis:
 
 @dataclass(frozen=True)
 class Group:
-    """Pods of one workload whose same container fails the same way, read as one line."""
+    """Pods of one workload whose same container fails the same way, read as one line:
+    counts summed over its pods, and one example pod kept whole."""
 
     namespace: str
     owner: str  # "Deployment/web", or "" for a bare pod
     container: str
     cause: str
     severity: Severity
-    exits: tuple[str, ...]  # the distinct last exits, e.g. ("137", "143")
-    pods: tuple[Diagnosis, ...]
-
-    @property
-    def count(self) -> int:
-        return len(self.pods)
+    exits: tuple[str, ...]  # the distinct last exits, e.g. ("137 SIGKILL", "143 SIGTERM")
+    count: int
+    restarts: int
+    probe_failures: int  # failed probe results in the events (errored ones, which count toward nothing, left out)
+    last_terminated: datetime | None
+    example: Diagnosis  # the pod that shows the group best: one with a crash line, then the most restarts
+    first_pod: str  # the name of the group's first pod (its only one when count is 1)
 
     @property
     def exit(self) -> str:
         return ", ".join(self.exits)
 
-    def _containers(self):
-        for d in self.pods:
-            for c in d.containers:
-                if c.name == self.container or not self.container:
-                    yield c
-
-    @property
-    def restarts(self) -> int:
-        return sum(c.restart_count for c in self._containers())
-
-    @property
-    def probe_failures(self) -> int:
-        """Failed probe results in the events (errored ones, which count toward nothing, left out)."""
-        return sum(s.failures for c in self._containers() for s in c.probes.values())
-
-    @property
-    def last_terminated(self) -> datetime | None:
-        times = [c.last_termination.finished_at for c in self._containers()
-                 if c.last_termination and c.last_termination.finished_at]
-        return max(times) if times else None
-
-    @property
-    def example(self) -> Diagnosis:
-        """The pod that shows the group best: one with a crash line, then the most restarts."""
-        def key(d: Diagnosis):
-            c = next((c for c in d.containers if c.name == d.culprit), None)
-            return (c is not None and c.crash is not None, sum(x.restart_count for x in d.containers))
-
-        return max(self.pods, key=key)
-
     @property
     def crash(self):
         c = next((c for c in self.example.containers if c.name == self.example.culprit), None)
         return c.crash if c else None
+
+
+class _GroupAcc:
+    """A group being built, one pod at a time: O(1) memory whatever its size."""
+
+    __slots__ = ("key", "severity", "count", "restarts", "probe_failures", "codes", "last", "example", "rank", "first")
+
+    def __init__(self, key: tuple, d: Diagnosis):
+        self.key, self.first = key, d.pod.name
+        self.severity, self.count, self.restarts, self.probe_failures = d.severity, 0, 0, 0
+        self.codes: set[int] = set()
+        self.last: datetime | None = None
+        self.example, self.rank = d, (-1, -1)
+
+    def add(self, d: Diagnosis) -> None:
+        self.count += 1
+        if d.severity.rank > self.severity.rank:
+            self.severity = d.severity
+        container = self.key[3]
+        crash = False
+        for c in d.containers:
+            if container and c.name != container:
+                continue
+            self.restarts += c.restart_count
+            self.probe_failures += sum(s.failures for s in c.probes.values())
+            t = c.last_termination
+            if t is not None:
+                if c.name == d.culprit:
+                    self.codes.add(t.exit_code)
+                if t.finished_at and (self.last is None or t.finished_at > self.last):
+                    self.last = t.finished_at
+            crash = crash or (c.name == d.culprit and c.crash is not None)
+        rank = (int(crash), sum(c.restart_count for c in d.containers))
+        if rank > self.rank or (rank == self.rank and d.pod.name < self.example.pod.name):  # ties: by name, stable
+            self.example, self.rank = d, rank
+
+    def group(self) -> Group:
+        ns, owner, _alone, container, cause = self.key
+        return Group(ns, owner, container, cause, self.severity, tuple(_exit_short(x) for x in sorted(self.codes)),
+                     self.count, self.restarts, self.probe_failures, self.last, self.example, self.first)
 
 
 def _exit_short(code: int) -> str:
@@ -407,20 +425,32 @@ def group_key(d: Diagnosis) -> tuple:
     return (d.pod.namespace, owner, d.pod.name if alone else "", d.culprit or "", d.cause.value)
 
 
+class Grouper:
+    """Findings grouped as they come (namespace + owner + container + cause)."""
+
+    def __init__(self) -> None:
+        self._groups: dict[tuple, _GroupAcc] = {}
+
+    def add(self, d: Diagnosis) -> None:
+        key = group_key(d)
+        acc = self._groups.get(key)
+        if acc is None:
+            acc = self._groups[key] = _GroupAcc(key, d)
+        acc.add(d)
+
+    def groups(self) -> list[Group]:
+        out = [acc.group() for acc in self._groups.values()]
+        out.sort(key=lambda g: (-g.severity.rank, -g.count, g.namespace, g.owner, g.container))
+        return out
+
+
 def group(items: list[Diagnosis]) -> list[Group]:
     """One group per problem: namespace + owner workload + container + cause. A workload
     whose pods die with 137 and 143 from the same startup probe is one group."""
-    buckets: dict[tuple, list[Diagnosis]] = {}
+    grouper = Grouper()
     for d in items:
-        buckets.setdefault(group_key(d), []).append(d)
-    groups = []
-    for (ns, owner, _alone, cont, cause), ds in buckets.items():
-        codes = sorted({c.last_termination.exit_code for d in ds for c in d.containers
-                        if c.name == d.culprit and c.last_termination})
-        severity = max((d.severity for d in ds), key=lambda s: s.rank)
-        groups.append(Group(ns, owner, cont, cause, severity, tuple(_exit_short(x) for x in codes), tuple(ds)))
-    groups.sort(key=lambda g: (-g.severity.rank, -g.count, g.namespace, g.owner, g.container))
-    return groups
+        grouper.add(d)
+    return grouper.groups()
 
 
 # --------------------------------------------------------------------------- selectors (for files)

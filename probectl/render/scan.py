@@ -27,12 +27,12 @@ def _age(now: datetime | None, t: datetime | None) -> str:
 
 
 def _pods_text(g: Group) -> str:
-    return g.pods[0].pod.name if g.count == 1 else f"{g.example.pod.name} and {g.count - 1} more"
+    return g.first_pod if g.count == 1 else f"{g.example.pod.name} and {g.count - 1} more"
 
 
 def _where(g: Group) -> str:
     """`shop/Deployment/web, container api`: the workload (or the pod) and the container."""
-    who = f"{g.namespace}/{g.owner}" if g.owner else f"{g.namespace}/pod/{g.pods[0].pod.name}"
+    who = f"{g.namespace}/{g.owner}" if g.owner else f"{g.namespace}/pod/{g.first_pod}"
     return who + (f", container {g.container}" if g.container else "")
 
 
@@ -138,7 +138,7 @@ def _rows(groups: list[Group], now, width: int, unicode: bool, title: str, first
 def render_table(report: ScanReport, style: Style) -> str:
     from rich.text import Text
 
-    groups = group(report.findings)
+    groups = report.groups
     parts: list = []
     width = max(40, style.width)
     cause_w = max([len(g.cause) for g in groups], default=0)  # the same columns in every section
@@ -249,7 +249,7 @@ def render_markdown(report: ScanReport) -> str:
         lines.append("")
     if s["byCause"]:
         lines += ["| Cause | Pods |", "|---|---:|"] + [f"| `{c}` | {n} |" for c, n in s["byCause"].items()] + [""]
-    groups = group(report.findings)
+    groups = report.groups
     if groups:
         lines += _md_groups(groups, "Cause", report)
         worst = groups[0].example
@@ -336,7 +336,7 @@ def render_github(report: ScanReport) -> str:
     """Workflow commands: one annotation per group (GitHub shows 10 errors and 10 warnings
     a step), a notice for the rest. Cluster text is escaped so it cannot start a command."""
     lines = []
-    groups = group(report.findings)
+    groups = report.groups
     shown = {Severity.CRITICAL: 0, Severity.WARNING: 0}
     hidden = 0
     for g in groups:
@@ -345,7 +345,7 @@ def render_github(report: ScanReport) -> str:
             hidden += 1
             continue
         shown[g.severity] += 1
-        pods = f"{g.count} pods" if g.count > 1 else g.pods[0].pod.name
+        pods = f"{g.count} pods" if g.count > 1 else g.first_pod
         title = f"{g.cause}: {g.namespace}/{g.owner or 'pod'} ({pods})" + (f" container {g.container}" if g.container else "")
         msg = truncate(g.example.summary, 900)
         if g.crash:
