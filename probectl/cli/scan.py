@@ -109,6 +109,7 @@ def scan(
                     # JUnit lists every failing pod whole; the table, Markdown and GitHub formats
                     # read the groups, built as the findings come
                     keep_findings=any(t.fmt == "junit" for t in targets),
+                    group_findings=any(t.fmt in ("table", "markdown", "github") for t in targets),
                     keep_history=any(t.fmt not in writer.streamed for t in targets))
     from probectl.gcpause import collector_paused
 

@@ -198,7 +198,8 @@ class Scanner:
                  include_history: bool = False, fail_on: str = "critical", since: timedelta | None = None,
                  since_text: str | None = None, recent: timedelta | None = None, recent_text: str | None = None,
                  scope: dict | None = None, warnings: list[str] | None = None, keep_items: bool = False,
-                 keep_findings: bool = True, keep_history: bool = True, explain=None, clock_known: bool = True):
+                 keep_findings: bool = True, keep_history: bool = True, group_findings: bool = True, explain=None,
+                 clock_known: bool = True):
         self.index, self.now = index, now
         self.include_healthy, self.include_history = include_healthy, include_history
         self.cutoff = now - since if (now and since) else None
@@ -208,6 +209,7 @@ class Scanner:
         self.clock_known = clock_known
         self.keep_findings = keep_findings
         self.keep_history = keep_history  # with include_history: listed by the table, Markdown and JUnit
+        self.group_findings = group_findings  # the table, Markdown and GitHub formats read the groups
         self.report = ScanReport([], 0, 0, Counter(), Counter(), scope or {}, list(warnings or []), now, fail_on,
                                  since_text, include_history=include_history,
                                  recent=recent_text or human_duration((recent or RECENT).total_seconds()))
@@ -244,9 +246,12 @@ class Scanner:
             r.findings_count += 1
             if d.severity.rank > r.worst.rank:
                 r.worst = d.severity
-            self._grouper.add(d)
-            if self.keep_findings:
-                r.findings.append(d)
+            if self.group_findings or self.keep_findings:
+                kept = d if self.keep_items else _lean(d)
+                if self.group_findings:
+                    self._grouper.add(kept)
+                if self.keep_findings:
+                    r.findings.append(kept)
         elif is_history(d):
             r.history_count += 1
             r.healthy_count += 1
@@ -329,6 +334,14 @@ def plainly_healthy(pod: dict) -> bool:
                 cond.get("status") == ("True" if cond.get("type") == "DisruptionTarget" else "False")):
             return False
     return not status.get("ephemeralContainerStatuses")
+
+
+def _lean(d: Diagnosis) -> Diagnosis:
+    """A finding as the table, Markdown, GitHub and JUnit formats need it: without its event
+    timeline (most of a Diagnosis's memory), which only `why` and -o json/yaml show."""
+    import dataclasses
+
+    return dataclasses.replace(d, events=(), logs=()) if d.events or d.logs else d
 
 
 def _outside_since(d: Diagnosis) -> Diagnosis:
