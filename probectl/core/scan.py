@@ -356,6 +356,24 @@ def _outside_since(d: Diagnosis) -> Diagnosis:
 
 
 @dataclass(frozen=True)
+class Example:
+    """What the grouped formats show of a group's example pod: a few strings, not the whole
+    Diagnosis (a scan of a broken cluster may hold thousands of groups)."""
+
+    namespace: str
+    name: str
+    summary: str
+    evidence: tuple[str, ...]
+    next_steps: tuple[str, ...]
+    crash: object | None  # core/crash.py Crash of the culprit container
+
+    @staticmethod
+    def of(d: Diagnosis) -> Example:
+        c = next((c for c in d.containers if c.name == d.culprit), None)
+        return Example(d.pod.namespace, d.pod.name, d.summary, d.evidence, d.next_steps, c.crash if c else None)
+
+
+@dataclass(frozen=True)
 class Group:
     """Pods of one workload whose same container fails the same way, read as one line:
     counts summed over its pods, and one example pod kept whole."""
@@ -370,7 +388,7 @@ class Group:
     restarts: int
     probe_failures: int  # failed probe results in the events (errored ones, which count toward nothing, left out)
     last_terminated: datetime | None
-    example: Diagnosis  # the pod that shows the group best: one with a crash line, then the most restarts
+    example: Example  # the pod that shows the group best: one with a crash line, then the most restarts
     first_pod: str  # the name of the group's first pod (its only one when count is 1)
 
     @property
@@ -379,8 +397,7 @@ class Group:
 
     @property
     def crash(self):
-        c = next((c for c in self.example.containers if c.name == self.example.culprit), None)
-        return c.crash if c else None
+        return self.example.crash
 
 
 class _GroupAcc:
@@ -393,7 +410,7 @@ class _GroupAcc:
         self.severity, self.count, self.restarts, self.probe_failures = d.severity, 0, 0, 0
         self.codes: set[int] = set()
         self.last: datetime | None = None
-        self.example, self.rank = d, (-1, -1)
+        self.example, self.rank = Example.of(d), (-1, -1)
 
     def add(self, d: Diagnosis) -> None:
         self.count += 1
@@ -414,8 +431,8 @@ class _GroupAcc:
                     self.last = t.finished_at
             crash = crash or (c.name == d.culprit and c.crash is not None)
         rank = (int(crash), sum(c.restart_count for c in d.containers))
-        if rank > self.rank or (rank == self.rank and d.pod.name < self.example.pod.name):  # ties: by name, stable
-            self.example, self.rank = d, rank
+        if rank > self.rank or (rank == self.rank and d.pod.name < self.example.name):  # ties: by name, stable
+            self.example, self.rank = Example.of(d), rank
 
     def group(self) -> Group:
         ns, owner, _alone, container, cause = self.key

@@ -27,7 +27,7 @@ def _age(now: datetime | None, t: datetime | None) -> str:
 
 
 def _pods_text(g: Group) -> str:
-    return g.first_pod if g.count == 1 else f"{g.example.pod.name} and {g.count - 1} more"
+    return g.first_pod if g.count == 1 else f"{g.example.name} and {g.count - 1} more"
 
 
 def _where(g: Group) -> str:
@@ -253,7 +253,7 @@ def render_markdown(report: ScanReport) -> str:
     if groups:
         lines += _md_groups(groups, "Cause", report)
         worst = groups[0].example
-        lines += ["<details><summary>Evidence for " + _md(worst.pod.namespace + "/" + worst.pod.name) + "</summary>", ""]
+        lines += ["<details><summary>Evidence for " + _md(worst.namespace + "/" + worst.name) + "</summary>", ""]
         lines += [f"- {_md(e)}" for e in worst.evidence]
         if worst.next_steps:
             lines += ["", "Next steps:", ""] + [f"- {_md(x)}" for x in worst.next_steps]
