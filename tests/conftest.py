@@ -64,3 +64,44 @@ def tls():
         "client_cert": client.cert_chain_pems[0].bytes(),
         "client_key": client.private_key_pem.bytes(),
     }
+
+
+@pytest.fixture(params=["orjson", "stdlib"])
+def backend(request, monkeypatch):
+    """Run the test with orjson and with the standard library's json (the fallback)."""
+    from probectl import jsonio
+
+    if request.param == "stdlib":
+        monkeypatch.setattr(jsonio, "_orjson", None)
+    elif jsonio._orjson is None:
+        pytest.skip("orjson is not installed")
+    return request.param
+
+
+@pytest.fixture
+def live_now(monkeypatch):
+    """Build objects on this machine's clock (tests.builders.NOW): the installed command
+    judges ages against it."""
+    from datetime import datetime, timezone
+
+    from tests import builders
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    monkeypatch.setattr(builders, "NOW", now)
+    return now
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """The small scan cluster: forty replicas failing the same way, and their neighbours."""
+    from tests.scan_fixtures import small_cluster
+
+    return small_cluster()
+
+
+@pytest.fixture
+def dump(tmp_path, cluster):
+    """That cluster as a `kubectl cluster-info dump --output-directory`."""
+    from tests.scan_fixtures import write_dump
+
+    return str(write_dump(tmp_path / "dump", *cluster))

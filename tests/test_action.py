@@ -21,7 +21,6 @@ from lxml import etree
 from tests.apiserver import FakeAPIServer
 from tests.conftest import ROOT, probectl_exe
 from tests.kube import kubeconfig
-from tests.scan_fixtures import small_cluster
 
 ACTION = ROOT / "action.yml"
 INPUTS = {"namespace", "all-namespaces", "selector", "since", "fail-on", "kubeconfig", "args", "junit-file"}
@@ -30,11 +29,6 @@ INPUTS = {"namespace", "all-namespaces", "selector", "since", "fail-on", "kubeco
 @pytest.fixture(scope="module")
 def action() -> dict:
     return yaml.safe_load(ACTION.read_text())
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    return small_cluster()
 
 
 def _step(action: dict, step_id: str) -> dict:

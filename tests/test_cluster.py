@@ -88,7 +88,7 @@ def test_logs_add_one_request_per_troubled_container(cli, kcfg):
     assert status == 1
     assert len(responses.calls) == 3
     q = parse_qs(urlparse(responses.calls[2].request.url).query)
-    assert q == {"container": ["api"], "tailLines": ["20"], "previous": ["true"]}
+    assert q == {"container": ["api"], "tailLines": ["20"], "previous": ["true"], "limitBytes": [str(2 * 1024 * 1024)]}
     assert "Logs of api (previous instance, last 3 lines)" in out
     assert "allocating cache" in out and "\x1b" not in out
 

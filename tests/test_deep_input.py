@@ -10,7 +10,6 @@ import subprocess
 import pytest
 import responses
 
-from probectl import jsonio
 from tests.conftest import probectl_exe
 from tests.kube import SERVER, isolate_env, kubeconfig
 from tests.scenarios import BY_NAME
@@ -27,14 +26,6 @@ INPUTS = {
     "second-document.yaml": "kind: ConfigMap\nmetadata: {name: x}\n---\n" + "[" * DEPTH + "\n",
     "concatenated.json": POD + "\n" + '{"a":' * DEPTH + "1" + "}" * DEPTH + "\n",
 }
-
-
-@pytest.fixture(params=["orjson", "stdlib"])
-def backend(request, monkeypatch):
-    if request.param == "stdlib":
-        monkeypatch.setattr(jsonio, "_orjson", None)
-    elif jsonio._orjson is None:
-        pytest.skip("orjson is not installed")
 
 
 @pytest.mark.parametrize("name", sorted(INPUTS))

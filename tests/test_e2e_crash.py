@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import datetime, timezone
-
-import pytest
 
 from tests import builders as b
 from tests.apiserver import FakeAPIServer
@@ -80,12 +77,6 @@ CRASHERS = {
     "sessions-4a3b2c1d0-js001": ("node", 1, NODE, True, "dns-lookup-failed", "Error: getaddrinfo ENOTFOUND redis-master"),
 }
 
-
-@pytest.fixture
-def live_now(monkeypatch):
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    monkeypatch.setattr(b, "NOW", now)
-    return now
 
 
 def _cluster():

@@ -7,9 +7,6 @@ from __future__ import annotations
 import copy
 import json
 import subprocess
-from datetime import datetime, timezone
-
-import pytest
 
 from tests import builders as b
 from tests.apiserver import FakeAPIServer
@@ -18,13 +15,6 @@ from tests.kube import kubeconfig
 
 DAY = 86400
 
-
-@pytest.fixture
-def live_now(monkeypatch):
-    """Build objects on this machine's clock: the command judges ages against it."""
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    monkeypatch.setattr(b, "NOW", now)
-    return now
 
 
 def _cluster():

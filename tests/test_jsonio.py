@@ -12,15 +12,6 @@ from tests.builders import NOW
 from tests.scenarios import SCENARIOS
 
 
-@pytest.fixture(params=["orjson", "stdlib"])
-def backend(request, monkeypatch):
-    if request.param == "stdlib":
-        monkeypatch.setattr(jsonio, "_orjson", None)
-    elif jsonio._orjson is None:
-        pytest.skip("orjson is not installed")
-    return request.param
-
-
 def test_same_output_both_ways(backend):
     for sc in SCENARIOS[:10]:
         doc = diagnose(sc.pod, sc.events, NOW).to_dict()

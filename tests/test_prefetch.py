@@ -90,3 +90,43 @@ def test_first_page_asked_for_early_is_used_once(client):
     assert got == ["a", "b"] and len(responses.calls) == 2
     got = [p["metadata"]["name"] for p in cl.list_pods(client, "shop")]  # a second list asks again
     assert got == ["a", "b"] and len(responses.calls) == 4
+
+
+@responses.activate
+def test_a_list_left_early_closes_the_page_it_asked_for(client, monkeypatch):
+    pages = [[f"p{i}"] for i in range(3)]
+    _register(pages)
+    closed = []
+    real_close = cl._Pending.close
+
+    def close(self):
+        closed.append(self)
+        real_close(self)
+
+    monkeypatch.setattr(cl._Pending, "close", close)
+    it = client.list("/api/v1/namespaces/shop/pods")
+    assert next(it)["metadata"]["name"] == "p0"  # page 1 is now being asked for ahead
+    it.close()  # the caller stops (an error elsewhere, Ctrl-C)
+    import time
+
+    for _ in range(100):  # the fetch thread closes it when its answer arrives
+        if closed:
+            break
+        time.sleep(0.01)
+    assert closed, "the page asked for ahead was not closed"
+
+
+@responses.activate
+def test_client_close_drops_first_pages_never_listed(client, monkeypatch):
+    _register([["a"]])
+    closed = []
+    monkeypatch.setattr(cl._Pending, "close", lambda self: closed.append(self))
+    cl.start_list_pods(client, "shop")
+    client.close()
+    import time
+
+    for _ in range(100):
+        if closed:
+            break
+        time.sleep(0.01)
+    assert closed and client._early == {}

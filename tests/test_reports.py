@@ -17,21 +17,10 @@ from probectl.cli import reports
 from probectl.errors import InputError, UsageError
 from tests.conftest import ROOT
 from tests.kube import SERVER, isolate_env, kubeconfig
-from tests.scan_fixtures import small_cluster, write_dump
 from tests.test_scan import _mock_all_namespaces, _page
 
 FORMATS = ["table", "json", "yaml", "markdown", "junit", "github"]
 MiB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    return small_cluster()
-
-
-@pytest.fixture
-def dump(tmp_path, cluster):
-    return str(write_dump(tmp_path / "dump", *cluster))
 
 
 @pytest.fixture

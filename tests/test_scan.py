@@ -16,19 +16,9 @@ from probectl.core.model import Cause
 from tests.builders import NOW
 from tests.conftest import ROOT
 from tests.kube import SERVER, isolate_env, kubeconfig
-from tests.scan_fixtures import small_cluster, write_dump
+from tests.scan_fixtures import small_cluster
 
 GOLDEN = ROOT / "tests" / "golden"
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    return small_cluster()
-
-
-@pytest.fixture
-def dump(tmp_path, cluster):
-    return str(write_dump(tmp_path / "dump", *cluster))
 
 
 def run_core(cluster, **kw):

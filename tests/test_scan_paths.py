@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 import pytest
 
 from bench.gencluster import generate, write_dump, write_list
-from probectl import jsonio
 from probectl.core.diagnose import diagnose, snapshot_time
 from probectl.core.events import by_pod, for_pod_key
 from tests.apiserver import FakeAPIServer
@@ -51,15 +50,6 @@ def _reference(pods, events, now) -> dict:
 def _scanned(out: str) -> dict:
     doc = json.loads(out)
     return {(d["pod"]["namespace"], d["pod"]["name"]): _verdict(d) for d in doc["items"]}, doc
-
-
-@pytest.fixture(params=["orjson", "stdlib"])
-def backend(request, monkeypatch):
-    if request.param == "stdlib":
-        monkeypatch.setattr(jsonio, "_orjson", None)
-    elif jsonio._orjson is None:
-        pytest.skip("orjson is not installed")
-    return request.param
 
 
 @pytest.mark.parametrize("layout", ["get-o-json", "dump-directory"])

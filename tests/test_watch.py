@@ -321,3 +321,18 @@ def test_a_new_pod_not_ready_yet_is_quiet_then_a_second_outage_is_a_new_incident
     t.event_update(again, later + timedelta(days=1))
     second = t.pod_update(down, later + timedelta(days=1))
     assert len(first) == 1 and len(second) == 1 and first[0].incident != second[0].incident
+
+
+def test_events_without_a_uid_are_joined_to_their_pod_by_name():
+    t = Tracker()
+    p = copy.deepcopy(HEALTHY.pod)
+    t.baseline(p)
+    down = copy.deepcopy(p)
+    down["status"]["containerStatuses"][0]["ready"] = False
+    t.pod_update(down, NOW)
+    e = event(p, "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503", type="Warning",
+              container="api", count=5, first=60, last=5)
+    del e["involvedObject"]["uid"]  # older recorders and pasted events carry none
+    found = t.event_update(e, NOW)
+    assert [(f.kind, f.cause) for f in found] == [("probe-failure", "readiness-probe-failed")]
+    assert list(t.events) == [t._key(p)]  # kept under the pod's own key

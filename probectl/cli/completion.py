@@ -21,7 +21,9 @@ class Shell(str, Enum):
 
 
 def script(shell: str, prog_name: str = "probectl") -> str:
-    from typer._completion_shared import get_completion_script  # private: typer pinned to 0.29.x
+    from typer._completion_shared import (
+        get_completion_script,  # private API: typer is pinned (>=0.26,<0.29)
+    )
 
     from probectl.cli.main import COMPLETE_VAR
 

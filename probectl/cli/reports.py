@@ -231,6 +231,9 @@ class _Staged:
         except OSError as e:
             self.discard()
             raise InputError(f"{path}: cannot write: {e.strerror or e}") from None
+        except BaseException:  # a render error, Ctrl-C: no temporary file left behind
+            self.discard()
+            raise
 
     def commit(self) -> None:
         from probectl.errors import InputError

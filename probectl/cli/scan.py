@@ -211,52 +211,11 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, set
     return report
 
 
-class _GroupLogs:
-    """Explain failing groups from logs: at most one log request per group (namespace +
-    owner + container + cause), `limit` in all. A group whose termination messages already
-    hold a crash line needs none."""
-
-    def __init__(self, client, limit: int, recent=None):
-        self.client, self.limit, self.recent = client, limit, recent
-        self.done: set[tuple] = set()
-        self.requests = self.skipped = 0
-        self.notes: list[str] = []
-
-    def __call__(self, d, pod, events, earliest):
-        from probectl.cli.why import CRASH_TAIL_BYTES, CRASH_TAIL_LINES, wants_crash_log
-        from probectl.core.diagnose import diagnose
-        from probectl.core.scan import group_key
-        from probectl.sources import cluster as cl
-
-        key = group_key(d)
-        c = next((c for c in d.containers if c.name == d.culprit), None)
-        if key in self.done or c is None:
-            return d
-        if c.crash is not None:
-            self.done.add(key)
-            return d
-        if not wants_crash_log(d, c):
-            return d
-        self.done.add(key)
-        if self.requests >= self.limit:
-            self.skipped += 1
-            return d
-        self.requests += 1
-        previous = c.restart_count > 0 and not (c.last_termination and c.last_termination.current)
-        try:
-            lines = cl.previous_logs(self.client, d.pod.namespace, d.pod.name, c.name, CRASH_TAIL_LINES, previous)
-        except cl.ClusterError as e:
-            self.notes.append(f"the log of {d.pod.namespace}/{d.pod.name} container {c.name} could not be read ({e.message})")
-            return d
-        text = "\n".join(lines)[-CRASH_TAIL_BYTES:]
-        logs = {c.name: (text, "previous-logs" if previous else "logs")}
-        return diagnose(pod, events, d.as_of, earliest_event=earliest, recent=self.recent, logs=logs)
-
-
 def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings, on_item,
                   context, kubeconfig, request_timeout, progress: bool, debug: bool = False, log_groups: int = 0):
     from datetime import datetime, timezone
 
+    from probectl.cli import crashlogs
     from probectl.core import scan as core
     from probectl.sources import cluster as cl
 
@@ -269,8 +228,10 @@ def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings
     index = core.EventIndex()
     readable: list[str | None] = []
     try:
-        # the first page of pods is asked for now and read once the events are indexed
-        cl.start_list_pods(client, scopes[0], label_selector=selector, field_selector=field_selector)
+        # the first page of pods is asked for now and read once the events are indexed (one
+        # scope only: with several, the answer would wait for every namespace's events)
+        if len(scopes) == 1:
+            cl.start_list_pods(client, scopes[0], label_selector=selector, field_selector=field_selector)
         for ns in scopes:
             where = f'namespace "{ns}"' if ns else "all namespaces"
             try:
@@ -283,7 +244,7 @@ def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings
         scope = {"source": "cluster", "context": conn.target.context, "server": conn.target.server,
                  "namespaces": "all" if all_namespaces else [s for s in scopes if s],
                  "labelSelector": selector, "fieldSelector": field_selector}
-        explain = _GroupLogs(client, log_groups, settings.get("recent")) if log_groups else None
+        explain = crashlogs.GroupLogs(client, log_groups, settings.get("recent")) if log_groups else None
         scanner = core.Scanner(index, now, scope=scope, warnings=warnings, explain=explain, **settings)
         ok = 0
         for ns in readable:
@@ -304,14 +265,10 @@ def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings
         report.warnings[:] = warnings
         if explain is not None:
             report.scope["logRequests"] = explain.requests
-            if explain.notes:
-                report.warnings.append(f"{len(explain.notes)} log(s) could not be read: {explain.notes[0]}"
-                                       + (" (and more)" if len(explain.notes) > 1 else ""))
-            if explain.skipped:
-                report.warnings.append(f"{explain.skipped} more failing group(s) not explained from logs: "
-                                       f"at most {log_groups} log reads (--log-groups)")
+            report.warnings += [w + (" (--log-groups)" if "log reads" in w else "") for w in explain.warnings()]
     finally:
         bar.stop()
+        client.close()
     report.scope["requests"] = client.requests
     return report
 

@@ -18,6 +18,7 @@ announced, an unready container, an image that cannot be pulled, a config error,
 eviction, an unschedulable pod. An incident gets a line when it starts and another only
 when it escalates (kill, restart, crash loop); pods being deleted (rollouts) stay silent.
 
+\b
   probectl watch -n shop
   probectl watch -A -o json | jq .
   probectl watch -A --timeout 10m --exit-on oom-killed,crashed-signal    # in CI

@@ -18,6 +18,7 @@ verdict with its evidence and next steps.
 
 From the current kubectl context:
 
+\b
   probectl why web-7f9c6d8b5-x2lqz -n shop
   probectl why web -n shop            # no such pod: the pods of Deployment web
   probectl why web-7f9c6d8b5-x2lqz --logs 20   # and show its last 20 log lines
@@ -25,6 +26,7 @@ From the current kubectl context:
 
 From kubectl output instead of a cluster, with -f (repeatable, '-' for stdin):
 
+\b
   probectl why web-7f9c6d8b5-x2lqz -n shop -f pod.json -f events.json
 
 Exit status: 0 when the pod is fine, 1 when it has trouble, 2 for bad input or an
@@ -52,6 +54,7 @@ def diagnose_live(name: str, *, namespace: str | None, context: str | None, kube
     the pods of the workload of that name."""
     from datetime import datetime, timezone
 
+    from probectl.cli import crashlogs
     from probectl.core.diagnose import diagnose
     from probectl.core.events import by_pod, for_pod_key
     from probectl.core.select import related_pods, strip_kind
@@ -85,42 +88,33 @@ def diagnose_live(name: str, *, namespace: str | None, context: str | None, kube
                                    "so probe failures and kills are not visible and confidence is lower.")
     now = datetime.now(timezone.utc)
     grouped = by_pod(events)  # normalised once, not once per pod of a workload
+    # a workload's pods: one log per group of pods failing the same way, as scan reads them
+    group_logs = crashlogs.GroupLogs(client, recent=recent) if len(pods) > 1 and read_logs else None
     diagnoses = []
     for pod in pods:
         pod_events = for_pod_key(grouped, pod)
         d = diagnose(pod, pod_events, now, events_note=events_note, recent=recent)
-        if logs > 0 or read_logs:
-            texts, tails, log_notes = _read_logs(client, d, min(logs, LOG_LINE_LIMIT), read_logs)
+        if group_logs is not None and d.severity.value != "ok":
+            d = group_logs(d, pod, pod_events, None, events_note=events_note)
+        if logs > 0 or (read_logs and group_logs is None):
+            texts, tails, log_notes = _read_logs(client, d, min(logs, LOG_LINE_LIMIT), read_logs and group_logs is None)
             if texts:  # judged again with the crash lines the logs hold
                 d = diagnose(pod, pod_events, now, events_note=events_note, recent=recent, logs=texts)
             d = dataclasses.replace(d, logs=tuple(tails), warnings=d.warnings + tuple(log_notes))
         if notes:
             d = dataclasses.replace(d, warnings=tuple(notes) + d.warnings)
         diagnoses.append(d)
+    if group_logs is not None and group_logs.warnings() and diagnoses:
+        diagnoses[0] = dataclasses.replace(diagnoses[0], warnings=diagnoses[0].warnings + tuple(group_logs.warnings()))
     return diagnoses
 
 
-# Read by default for a container that ended by itself or crashed, to find the line that
-# says why (core/crash.py): one request per such container, a bounded tail.
-CRASH_CAUSES = {"app-error", "crashed-signal", "unknown", "command-not-found", "start-error"}
-CRASH_TAIL_LINES = 200
-CRASH_TAIL_BYTES = 64 * 1024
-
-
-def wants_crash_log(d, c) -> bool:
-    """Is this container's log worth one request to explain its death? Not for a healthy or
-    OOM-killed container (asked for with --logs), nor when its termination message already
-    holds the telling line, nor when there is no ended instance to read."""
-    if c.type == "ephemeral" or c.crash is not None or c.last_termination is None:
-        return False
-    job = d.pod.owner_kind == "Job" and c.cause.value not in ("healthy", "completed", "oom-killed")
-    return c.cause.value in CRASH_CAUSES or job
-
-
 def _read_logs(client, d, show: int, crash: bool):
-    """One log request per container that needs one: its previous instance when it has
-    restarted since, else the current (ended) one. Returns (texts for the engine, tails to
-    show with --logs, warnings)."""
+    """One log request per container that needs one (core.diagnose.wants_crash_log: it
+    ended by itself or crashed, and its termination message says nothing), or that is
+    troubled and --logs N asks for. Returns (texts for the engine, tails to show, warnings)."""
+    from probectl.cli import crashlogs
+    from probectl.core.diagnose import wants_crash_log
     from probectl.core.model import LogTail, Severity
     from probectl.sources import cluster as cl
 
@@ -132,9 +126,8 @@ def _read_logs(client, d, show: int, crash: bool):
         if not (explain or shown):
             continue
         previous = c.restart_count > 0 and not (c.last_termination and c.last_termination.current)
-        lines = max(show, CRASH_TAIL_LINES if explain else 0)
         try:
-            got = cl.previous_logs(client, d.pod.namespace, d.pod.name, c.name, lines, previous)
+            got, source, previous = crashlogs.read(client, d, c, max(show, crashlogs.CRASH_TAIL_LINES if explain else 0))
         except cl.ClusterError as e:
             if shown:
                 tails.append(LogTail(c.name, previous, (), f"logs could not be read: {e.message}"))
@@ -143,8 +136,7 @@ def _read_logs(client, d, show: int, crash: bool):
                              f"({e.message}): the line that says why it died is not known.")
             continue
         if explain:
-            text = "\n".join(got)
-            texts[c.name] = (text[-CRASH_TAIL_BYTES:], "previous-logs" if previous else "logs")
+            texts[c.name] = crashlogs.for_engine(got, source)
         if shown:
             tails.append(LogTail(c.name, previous, tuple(got[-show:])))
     return texts, tails, notes

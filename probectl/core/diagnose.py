@@ -613,7 +613,9 @@ def _termination(state: dict, current: bool) -> Termination | None:
     code = ob.integer(t, "exitCode", default=None)
     if code is None:
         code = 0 if ob.text(t, "reason") == "Completed" else -1
-    code = max(exitcodes.INT32_MIN, min(exitcodes.UINT32_MAX, code))
+    if exitcodes.INT32_MAX < code <= exitcodes.UINT32_MAX:
+        code -= 2**32  # an NTSTATUS printed unsigned (3221225477): the API's int32 (-1073741819)
+    code = max(exitcodes.INT32_MIN, min(exitcodes.INT32_MAX, code))
     info = exitcodes.decode(code)
     return Termination(
         exit_code=code,
@@ -754,7 +756,19 @@ def _crash_line(t: Termination | None, log: tuple[str, str] | None):
     return None
 
 
-_FROM = {"termination-message": "termination message", "previous-logs": "previous instance's log", "logs": "log"}
+CRASH_SOURCE = {"termination-message": "termination message", "previous-logs": "previous instance's log", "logs": "log"}
+# A container that ended by itself or crashed: its log is worth one request to find why.
+CRASH_LOG_CAUSES = frozenset({Cause.APP_ERROR, Cause.CRASHED_SIGNAL, Cause.UNKNOWN, Cause.COMMAND_NOT_FOUND, Cause.START_ERROR})
+
+
+def wants_crash_log(d: Diagnosis, c: ContainerDiagnosis) -> bool:
+    """Is this container's log worth one request to explain its death? Not for a healthy or
+    OOM-killed container (read only when asked for), nor when its termination message
+    already holds the telling line, nor when there is no ended instance to read."""
+    if c.type == ob.EPHEMERAL or c.crash is not None or c.last_termination is None:
+        return False
+    job = d.pod.owner_kind == "Job" and c.cause not in (Cause.HEALTHY, Cause.COMPLETED, Cause.OOM_KILLED)
+    return c.cause in CRASH_LOG_CAUSES or job
 # What a crash line adds to a verdict: (kind, cause it explains) -> (evidence, next step)
 _HEAP = {
     "java-out-of-memory": ("the JVM ran out of heap: its -Xmx / -XX:MaxRAMPercentage, not (only) the container's limit",
@@ -768,7 +782,7 @@ _HEAP = {
 def _with_crash(cause: Cause, confidence: Confidence, evidence: list[str], crash, limit: str | None):
     """Fold a crash line into the verdict: quoted as evidence, confidence raised where it
     confirms the cause, and for an out-of-memory line which memory ran out."""
-    evidence = evidence + [f"crash line ({crash.kind}, from the {_FROM.get(crash.source, crash.source)}): {crash.line}"]
+    evidence = evidence + [f"crash line ({crash.kind}, from the {CRASH_SOURCE.get(crash.source, crash.source)}): {crash.line}"]
     steps: list[str] = []
     heap = _HEAP.get(crash.kind)
     if heap and cause in (Cause.OOM_KILLED, Cause.APP_ERROR, Cause.CRASHED_SIGNAL, Cause.UNKNOWN):

@@ -50,7 +50,7 @@ _BY_NAME = {name: num for num, (name, _) in SIGNALS.items()} | ALIASES
 # Signals a process brings on itself: a crash, not something done to it from outside.
 CRASH_SIGNALS = frozenset({4, 5, 6, 7, 8, 11, 13, 24, 25, 31})
 
-INT32_MIN, UINT32_MAX = -(2**31), 2**32 - 1
+INT32_MIN, INT32_MAX, UINT32_MAX = -(2**31), 2**31 - 1, 2**32 - 1
 
 # Category of a code: what kind of end it was. The diagnosis engine reads this.
 SUCCESS, ERROR, NOT_EXECUTABLE, NOT_FOUND, RUNTIME = "success", "error", "not-executable", "not-found", "runtime"

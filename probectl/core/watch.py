@@ -102,6 +102,7 @@ class Tracker:
         self.pods: dict[str, dict[str, _Container]] = {}
         self.pod_flags: dict[str, set[str]] = {}
         self.names: dict[str, tuple[str, str]] = {}  # pod key -> (namespace, name)
+        self.keys: dict[tuple[str, str], str] = {}  # (namespace, name) -> pod key: events without a uid
         self.deleting: set[str] = set()
         self.gone: OrderedDict[str, None] = OrderedDict()  # pods deleted (bounded): their late events are not news
         self.events: OrderedDict[str, deque] = OrderedDict()  # pod key -> its recent decisive events (bounded)
@@ -166,6 +167,7 @@ class Tracker:
             if c.running and c.ready:
                 c.ready_since = old.ready_since if old is not None and old.ready_since is not None else now
         self.names[key] = (text(pod, "metadata", "namespace") or "default", text(pod, "metadata", "name"))
+        self.keys[self.names[key]] = key
         if get(pod, "metadata", "deletionTimestamp") is not None:
             self.deleting.add(key)
         return key
@@ -196,7 +198,9 @@ class Tracker:
         self.pods.pop(key, None)
         self.pod_flags.pop(key, None)
         self.events.pop(key, None)
-        self.names.pop(key, None)
+        named = self.names.pop(key, None)
+        if named is not None and self.keys.get(named) == key:
+            del self.keys[named]
         self.deleting.discard(key)
         for k in [k for k in self.incidents if k[0] == key]:
             del self.incidents[k]
@@ -354,7 +358,8 @@ class Tracker:
         e = ev.normalise(raw)
         if e is None or (e.kind and e.kind != "Pod"):
             return []
-        key = e.uid or f"{e.namespace}/{e.name}"
+        # the pod's key: its uid; an event without one (older recorders, pasted) by name
+        key = e.uid or self.keys.get((e.namespace or "default", e.name)) or f"{e.namespace}/{e.name}"
         uid = text(raw, "metadata", "uid") or f"{key}|{e.reason}|{e.message}"
         if e.reason in ("Unhealthy", "Killing", "BackOff", "Failed", "FailedScheduling", "Evicted") or e.type == "Warning":
             bucket = self.events.setdefault(key, deque(maxlen=EVENTS_PER_POD))
@@ -373,7 +378,7 @@ class Tracker:
             return []  # seen already (a reconnect or relist hands it out again), or the baseline
         if key in self.deleting or key in self.gone or (not e.uid and f"{e.namespace}/{e.name}" in self.gone):
             return []  # probes fail and containers stop while a pod is deleted: not findings
-        pod_key = key if key in self.pods else next((k for k, v in self.names.items() if v == (e.namespace, e.name)), key)
+        pod_key = key
         cname = e.container or ev.named_container(e) or ""
         kill = ev.probe_kill(e)
         when = e.last or e.first or now

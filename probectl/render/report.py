@@ -155,11 +155,11 @@ def render(d: Diagnosis, style: Style, *, live: bool = False) -> str:
 
     culprit = next((c for c in d.containers if c.name == d.culprit), None)
     if culprit is not None and culprit.crash is not None:
-        from probectl.core.diagnose import _FROM
+        from probectl.core.diagnose import CRASH_SOURCE
 
         k = culprit.crash
         body.append(Text(""))
-        body.append(Text(f"The line that says why ({k.kind}, from the {_FROM.get(k.source, k.source)})", style="bold"))
+        body.append(Text(f"The line that says why ({k.kind}, from the {CRASH_SOURCE.get(k.source, k.source)})", style="bold"))
         body.append(Text("  " + clean(k.line, oneline=True), overflow="fold"))
     section("Evidence", [(bullet, x) for x in d.evidence if not (culprit and culprit.crash and x.startswith("crash line ("))])
     section("Next steps", [("$" if x.startswith(("kubectl", "probectl")) else bullet, x) for x in d.next_steps])

@@ -331,6 +331,7 @@ class Client:
         self.debug = debug  # a stream for --debug request lines (credentials redacted), or None
         self.requests = 0
         self._count_lock = threading.Lock()  # pages are fetched from a second thread
+        self._headers_lock = threading.Lock()
         self._early: dict[tuple, _Fetch] = {}  # first pages asked for ahead (start_list)
         self.list_version = ""
         self.session = requests.Session()
@@ -354,7 +355,10 @@ class Client:
         return get_environ_proxies(url)  # HTTPS_PROXY / NO_PROXY, as kubectl honours them
 
     def _headers(self) -> dict:
-        token = self.cfg.get_api_key_with_prefix("BearerToken")  # runs the refresh hook each time
+        # runs the refresh hook each time (an exec plugin, an OIDC refresh): one at a time,
+        # since a page may be asked for from the prefetch thread
+        with self._headers_lock:
+            token = self.cfg.get_api_key_with_prefix("BearerToken")
         return {"Authorization": token} if token else {}
 
     def _trace(self, method: str, url: str, params, headers: dict, outcome: str, started: float) -> None:
@@ -390,7 +394,7 @@ class Client:
                 self._trace(method, url, params, headers, str(resp.status_code), started)
                 if resp.status_code < 300:
                     if raw:
-                        return lambda: self._read_body(resp)
+                        return _Pending(self, resp)
                     if not accept_json:
                         return resp.text
                     try:
@@ -468,12 +472,18 @@ class Client:
     def text(self, path: str, params: dict | None = None) -> str:
         return self.request(path, params, accept_json=False)
 
-    def _page(self, path: str, params: dict, limit: int, token: str) -> Callable[[], bytes]:
-        """Ask for one page of a list; returns the function that reads its body."""
+    def _page(self, path: str, params: dict, limit: int, token: str) -> _Pending:
+        """Ask for one page of a list; returns the pending answer (call it to read the body)."""
         q = dict(params, limit=str(limit))
         if token:
             q["continue"] = token
         return self.request(path, q, raw=True)
+
+    def close(self) -> None:
+        """Drop the first pages asked for ahead and never listed (their connections closed)."""
+        for fetch in self._early.values():
+            fetch.abandon()
+        self._early.clear()
 
     def start_list(self, path: str, params: dict | None = None, *, limit: int = PAGE_SIZE) -> None:
         """Ask for a list's first page now, in the background; list() with the same arguments
@@ -492,16 +502,27 @@ class Client:
         On 410 Gone the list starts over once; items already yielded may then come again
         (callers key by uid)."""
         params = dict(params or {})
-        restarted = False
-        token = ""
         ahead = self._early.pop((path, tuple(sorted(params.items())), limit), None)
         ahead_token = ""  # the continue token `ahead` was asked for with
+        pending: list[_Fetch | None] = [None]  # the page asked for ahead, for the finally below
+        try:
+            yield from self._pages(path, params, limit, warn, ahead, ahead_token, pending)
+        finally:
+            if pending[0] is not None:
+                pending[0].abandon()  # a list left early (an error, a caller that stopped): close that page
+
+    def _pages(self, path, params, limit, warn, ahead, ahead_token, pending: list) -> Iterator[dict]:
+        restarted = False
+        token = ""
         while True:
             fetch, ahead = ahead, None
+            pending[0] = None
             try:
                 if fetch is not None and ahead_token == token:
                     raw = fetch.result()()
                 else:
+                    if fetch is not None:
+                        fetch.abandon()  # asked for with another token: dropped, its connection closed
                     raw = self._page(path, params, limit, token)()
             except Gone:
                 if restarted or not token:
@@ -513,6 +534,7 @@ class Client:
             peeked = _peek_continue(raw) if self.prefetch else None
             if peeked:
                 ahead, ahead_token = _Fetch(lambda t=peeked: self._page(path, params, limit, t)), peeked
+                pending[0] = ahead
             try:
                 body = loads(raw)
             except ValueError:
@@ -541,7 +563,8 @@ class Client:
         q = dict(params or {}, watch="1", resourceVersion=resource_version, allowWatchBookmarks="true",
                  timeoutSeconds=str(seconds))
         url = self.cfg.host.rstrip("/") + path
-        self.requests += 1
+        with self._count_lock:
+            self.requests += 1
         read_timeout = seconds + 30 if self.timeout is None else max(self.timeout, seconds + 30)
         try:
             resp = self.session.get(url, params=q, headers=self._headers(), verify=self.verify, cert=self.cert,
@@ -582,19 +605,55 @@ class _Fetch(threading.Thread):
         self._fn = fn
         self._value: object = None
         self._error: BaseException | None = None
+        self._abandoned = False
+        self._lock = threading.Lock()
         self.start()
 
     def run(self) -> None:
         try:
-            self._value = self._fn()
+            value = self._fn()
         except BaseException as e:  # noqa: BLE001 - handed to the consumer by result()
             self._error = e
+            return
+        with self._lock:
+            self._value = value
+            abandoned = self._abandoned
+        if abandoned:
+            _close(value)
+
+    def abandon(self) -> None:
+        """Nobody will read the answer: close it (now, or as soon as it arrives)."""
+        with self._lock:
+            self._abandoned = True
+            value, self._value = self._value, None
+        _close(value)
 
     def result(self):
         self.join()
         if self._error is not None:
             raise self._error
         return self._value
+
+
+class _Pending:
+    """A list page whose answer's headers are in: call it to read the body; close() to drop it."""
+
+    def __init__(self, client: Client, resp):
+        self._client, self._resp = client, resp
+
+    def __call__(self) -> bytes:
+        try:
+            return self._client._read_body(self._resp)
+        finally:
+            self._resp.close()
+
+    def close(self) -> None:
+        self._resp.close()
+
+
+def _close(value) -> None:
+    if isinstance(value, _Pending):
+        value.close()
 
 
 def _peek_continue(raw: bytes) -> str | None:
@@ -720,8 +779,11 @@ def list_pod_events(client: Client, namespace: str | None, *, warn: Callable[[st
     return client.list(path, {"fieldSelector": "involvedObject.kind=Pod"}, warn=warn)
 
 
+LOG_LIMIT_BYTES = 2 * 1024 * 1024  # a log read never downloads more (200 lines of long JSON records fit)
+
+
 def previous_logs(client: Client, namespace: str, name: str, container: str, lines: int, previous: bool) -> list[str]:
-    params = {"container": container, "tailLines": str(lines)}
+    params = {"container": container, "tailLines": str(lines), "limitBytes": str(LOG_LIMIT_BYTES)}
     if previous:
         params["previous"] = "true"
     text = client.text(pod_path(namespace, name) + "/log", params)
