@@ -161,3 +161,18 @@ def test_events_grouped_by_pod_give_the_same_verdicts():
     for sc in SCENARIOS:
         alone = diagnose(sc.pod, sc.events, NOW).to_dict()
         assert diagnose(sc.pod, for_pod_key(grouped, sc.pod), NOW).to_dict() == alone, sc.name
+
+
+def test_exit_codes_are_read_as_int32():
+    """An NTSTATUS printed unsigned (3221225477, as docker shows it) is the API's int32
+    -1073741819 (0xC0000005, access violation); nothing leaves the int32 range."""
+    import copy
+
+    sc = BY_NAME["windows_access_violation"]
+    for raw, want in ((3221225477, -1073741819), (-1073741819, -1073741819), (99999999999, 2**31 - 1)):
+        p = copy.deepcopy(sc.pod)
+        p["status"]["containerStatuses"][0]["lastState"]["terminated"]["exitCode"] = raw
+        c = diagnose(p, sc.events, NOW).containers[0]
+        assert c.last_termination.exit_code == want, raw
+        if raw == 3221225477:
+            assert c.cause.value == "crashed-signal" and c.last_termination.meaning == "STATUS_ACCESS_VIOLATION"
