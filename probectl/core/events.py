@@ -207,26 +207,26 @@ def probe_kill(e: EventRecord) -> str | None:
     return None
 
 
-def is_stop(e: EventRecord) -> bool:
-    """A plain stop: "Stopping container X" (deletion, rollout, preemption, eviction)."""
+def _killing(e: EventRecord, today: re.Pattern, old_reason: str) -> bool:
+    """A Killing event in today's wording, or the dockershim era's "Killing container with
+    id docker://NAME:REASON" with that reason."""
     if e.reason != "Killing":
         return False
     msg = message_of(e)
-    if _STOPPING.match(msg):
+    if today.match(msg):
         return True
     old = _OLD_KILL.match(msg)
-    return bool(old and old.group(2).startswith("Need to kill Pod"))
+    return bool(old and old.group(2).startswith(old_reason))
+
+
+def is_stop(e: EventRecord) -> bool:
+    """A plain stop: "Stopping container X" (deletion, rollout, preemption, eviction)."""
+    return _killing(e, _STOPPING, "Need to kill Pod")
 
 
 def is_spec_change(e: EventRecord) -> bool:
     """A restart because the container's spec changed (image update in place, resize)."""
-    if e.reason != "Killing":
-        return False
-    msg = message_of(e)
-    if _SPEC_CHANGE.match(msg):
-        return True
-    old = _OLD_KILL.match(msg)
-    return bool(old and old.group(2).startswith("Container spec hash changed"))
+    return _killing(e, _SPEC_CHANGE, "Container spec hash changed")
 
 
 def is_hook_kill(e: EventRecord) -> bool:

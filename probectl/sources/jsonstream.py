@@ -186,12 +186,19 @@ def read_object(r: Reader, on_item: Callable[[object, dict], None]) -> dict:
             rest["\0items"] = _read_items(r, lambda item: on_item(item, rest))
         else:
             rest[key] = r.value()
-        ch = r.peek()
-        r.pos += 1
-        if ch == "}":
+        if _closed(r, "}"):
             return rest
-        if ch != ",":
-            raise r.error(f"expecting ',' or '}}', found {ch or 'the end of the input'!r}", r.pos - 1)
+
+
+def _closed(r: Reader, close: str) -> bool:
+    """After a member: True at the closing bracket, False at a comma; anything else is an error."""
+    ch = r.peek()
+    r.pos += 1
+    if ch == close:
+        return True
+    if ch != ",":
+        raise r.error(f"expecting ',' or {close!r}, found {ch or 'the end of the input'!r}", r.pos - 1)
+    return False
 
 
 def _read_items(r: Reader, on_item: Callable[[object], None]) -> int:
@@ -203,12 +210,8 @@ def _read_items(r: Reader, on_item: Callable[[object], None]) -> int:
     while True:
         on_item(r.value())
         n += 1
-        ch = r.peek()
-        r.pos += 1
-        if ch == "]":
+        if _closed(r, "]"):
             return n
-        if ch != ",":
-            raise r.error(f"expecting ',' or ']', found {ch or 'the end of the input'!r}", r.pos - 1)
 
 
 def documents(r: Reader) -> Iterator[str]:
