@@ -33,7 +33,7 @@ def _age(now: datetime | None, t: datetime | None) -> str:
     return human_duration((now - t).total_seconds())
 
 
-def render(d: Diagnosis, style: Style, *, live: bool = False) -> str:
+def render(d: Diagnosis, style: Style, *, live: bool = False, narrow: bool | None = None) -> str:
     from rich.console import Group
     from rich.panel import Panel
     from rich.table import Table
