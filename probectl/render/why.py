@@ -233,7 +233,8 @@ def _grid(rows: list[tuple[str, object]], indent: int = 2):
 
 def _stacked(d: Diagnosis, now, style: Style) -> list:
     """The narrow layout (below NARROW columns): a section per container with its probes,
-    then the events, each message under its line; wrapped at spaces, never mid-word."""
+    then the events, each message under its line; wrapped at spaces, never mid-word. The
+    labels are the wide tables' column names, so both layouts use the same words."""
     from rich.padding import Padding
     from rich.text import Text
 
@@ -244,28 +245,27 @@ def _stacked(d: Diagnosis, now, style: Style) -> list:
         head.append(f"  {c.type}  ")
         head.append(c.cause.value, style=SEVERITY_STYLE[c.severity])
         out.append(head)
-        state = [truncate(clean(_state(c), oneline=True), 40)]
-        if c.ready is not None:
-            state.append("ready" if c.ready else "not ready")
-        state.append(f"{c.restart_count} restart{'' if c.restart_count == 1 else 's'}")
-        rows: list[tuple[str, object]] = [("state", Text(", ".join(state)))]
+        out += _packed([("State", _t(_state(c), limit=40).plain), ("Ready", {True: "yes", False: "no", None: "-"}[c.ready]),
+                        ("Restarts", str(c.restart_count))], style.width)
+        rows: list[tuple[str, object]] = []
         if c.last_termination:
-            rows.append(("last exit", _t(_last_exit(c, now), limit=60)))
+            rows.append(("Last exit", _t(_last_exit(c, now), limit=60)))
         for s in c.probes.values():
             cfg = s.config
             if not cfg:
                 rows.append((s.kind, Text("not configured")))
                 continue
             acts = f"{cfg.failure_window}s" if s.kind != "startup" else f"{cfg.budget_seconds}s from start"
-            failed = f"failed {s.failures}" + (f" (+{s.errors} errored)" if s.errors else "") + f", kills {s.kills}"
+            failed = f"{s.failures}" + (f"+{s.errors}err" if s.errors else "") + f" / {s.kills}"
             value = Text(clean(cfg.handler, oneline=True) + "\n"
                          + f"delay={cfg.initial_delay}s timeout={cfg.timeout}s period={cfg.period}s #failure={cfg.failure_threshold}\n"
-                         + f"acts after {acts}; ")
+                         + f"Acts after {acts}  Failed/kills ")
             value.append(failed, style="red" if s.failures or s.errors or s.kills else "")
             if s.last_message:
-                value.append("\nlast failure " + truncate(clean(f"{_age(now, s.last_seen)} ago: {s.last_message}", oneline=True), 110))
+                value.append("\nLast failure " + truncate(clean(f"{_age(now, s.last_seen)} ago: {s.last_message}", oneline=True), 110))
             rows.append((s.kind, value))
-        out.append(_grid(rows))
+        if rows:
+            out.append(_grid(rows))
 
     if d.events:
         shown = d.events[-EVENT_ROWS:]
@@ -275,13 +275,13 @@ def _stacked(d: Diagnosis, now, style: Style) -> list:
             seen = _age(now, e.last)
             if e.count > 1 and e.first and e.last and e.first != e.last:
                 seen += f" (x{e.count} over {human_duration((e.last - e.first).total_seconds())})"
-            elif e.count > 1:
-                seen += f" (x{e.count})"
             line = Text("  " + seen + "  ", no_wrap=True, overflow="ellipsis")
             line.append(e.type, style="yellow" if e.type == "Warning" else "")
             line.append("  " + clean(e.reason, oneline=True))
             if e.container:
                 line.append("  " + clean(e.container, oneline=True))
+            if e.count > 1 and "(x" not in seen:
+                line.append(f"  Count {e.count}")
             out.append(line)
             out.append(Padding(_t(e.message, limit=160), (0, 0, 0, 4)))
         if len(d.events) > len(shown):
@@ -323,7 +323,7 @@ def render_overview(diagnoses: list[Diagnosis], style: Style, *, live: bool = Fa
         for d in diagnoses:
             line = Text(clean(d.pod.name, oneline=True), no_wrap=True, overflow="ellipsis")
             restarts = sum(c.restart_count for c in d.containers)
-            line.append(f"  {clean(d.pod.phase or '?', oneline=True)}  {restarts} restart{'' if restarts == 1 else 's'}  ")
+            line.append(f"  {clean(d.pod.phase or '?', oneline=True)}  Restarts {restarts}  ")
             line.append(d.cause.value, style=SEVERITY_STYLE[d.severity])
             table += [line, Padding(_t(d.summary, limit=160), (0, 0, 0, 2))]
     else:
