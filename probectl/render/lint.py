@@ -107,6 +107,22 @@ def render_rules(style: Style, width: int | None = None) -> str:
     return "\n".join(out)
 
 
+def render_rules_markdown() -> str:
+    """Every rule as a Markdown section (docs/lint.md's catalog is this text, kept in step
+    by a test): id and name as the heading, severity, what it is judged from, what it
+    catches and where it does not apply."""
+    import textwrap
+
+    def para(text: str) -> list[str]:
+        return textwrap.wrap(text, width=90, break_long_words=False, break_on_hyphens=False) + [""]
+
+    out = []
+    for r in RULES.values():
+        judged = "the manifest" if r.kind == "static" else "what the cluster did (pods, their status and events)"
+        out += [f"### {r.id} {r.name}", "", f"**{r.severity.value}**, judged from {judged}.", ""]
+        out += para(r.summary) + para("Not reported: " + r.exceptions)
+    return "\n".join(out)
+
 def _ordered(report: LintReport) -> list[LintFinding]:
     """Findings from files by file, line and column, then the observed ones (as found)."""
     from_files = sorted((f for f in report.findings if f.file), key=lambda f: (f.file, f.line, f.column, f.rule))
