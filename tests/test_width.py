@@ -193,3 +193,48 @@ def test_why_of_a_workload_reads_at_width(width):
     wide = render_overview(diagnoses, Style(width=1000))
     narrow_ref = "\n".join(render_demo(name, 1000, narrow=True) for name in pods)
     assert_reads_at(out, width, wide + narrow_ref + " ".join(f"{n} restarts" for n in range(100)) + " restart")
+
+
+def _finding(pod: str = "checkout-5d8f7c9b6-q4tnm"):
+    from datetime import datetime, timezone
+
+    from probectl.core.watch import Finding
+
+    return Finding(datetime(2026, 11, 20, 6, 33, 40, tzinfo=timezone.utc), "shop", pod, "api", "termination", "oom-killed",
+                   "Container api was OOM-killed at its 256Mi memory limit and restarted 1 time.", exit_code=137,
+                   signal="SIGKILL", reason="OOMKilled")
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_watch_lines_read_at_width(width):
+    from probectl.cli.watch import _line
+    from probectl.render.console import Style
+
+    for f in (_finding(), _finding("a-statefulset-with-a-long-name-0")):
+        out = _line(f, Style(width=width), "table")
+        assert_reads_at(out, width, _line(f, Style(width=1000), "table"))
+        assert out.startswith("06:33:40Z  shop/") and (len(out.splitlines()) == 1) == (width == 200)
+        assert all(line.startswith("           ") for line in out.splitlines()[1:])  # under the time
+    coloured = _line(_finding(), Style(width=80, color=True), "table")
+    assert "\x1b[1;31moom-killed\x1b[0m" in coloured
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == _line(_finding(), Style(width=80), "table")
+
+
+def test_line_formats_keep_one_line_per_entry_in_a_pipe(cli, monkeypatch, tmp_path):
+    """No terminal and no COLUMNS (a pipe, a CI log): lint's text and watch's lines are not
+    wrapped, so grep and CI problem matchers see a whole finding per line."""
+    from probectl.cli.watch import _line
+    from probectl.render.console import Style
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "web.yaml").write_text(MANIFEST)
+    monkeypatch.chdir(tmp_path)
+    status, out, _ = cli("lint", "-f", "k8s/web.yaml")
+    heads = [line for line in out.splitlines() if line.startswith("k8s/web.yaml:")]
+    assert status == 1 and len(heads) == 7 and all(line.endswith("container api)") for line in heads)
+    assert not [line for line in out.splitlines() if line.startswith("    ")]
+    piped = Style.detect(None, environ={})
+    assert not piped.fits and piped.width == 120
+    assert len(_line(_finding(), piped, "table").splitlines()) == 1
+    assert Style.detect(None, environ={"COLUMNS": "80"}).fits

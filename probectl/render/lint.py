@@ -37,7 +37,7 @@ def _wrap_words(pieces: list[tuple[str, object]], style: Style, first: str, rest
     spaces (a word longer than a line stays whole on its own line); paint per word. The
     first `keep` words stay on the first line whatever its length."""
     words = [(w, key) for text, key in pieces for w in text.split(" ") if w]
-    width = max(40, style.width)
+    width = max(40, style.line_width)
     lines: list[str] = []
     line, used = first, len(first)
     started = False
@@ -57,8 +57,9 @@ def _wrap_words(pieces: list[tuple[str, object]], style: Style, first: str, rest
 
 def render_text(report: LintReport, style: Style) -> str:
     """One finding per entry as compilers and linters write them, the fix indented under it,
-    a summary line last; wrapped at spaces at the terminal's width (continuation lines
-    indented, so every finding's first line still starts with FILE:LINE:COL:):
+    a summary line last; wrapped at spaces at the terminal's width or COLUMNS (continuation
+    lines indented, so every finding's first line still starts with FILE:LINE:COL:), one
+    line per finding in a pipe or CI log (Style.line_width):
 
         k8s/web.yaml:17:11: critical PL004 liveness-failure-threshold-1: livenessProbe.failureThreshold is 1. (shop/Deployment/web, container api)
           fix: Set livenessProbe.failureThreshold: 3.
