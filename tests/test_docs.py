@@ -131,3 +131,21 @@ def test_docs_and_readme_read_at_100_columns_outside_tables_and_code():
         long = [line for line in prose(path.read_text())
                 if len(line) > 100 and not line.startswith("|") and "<!--" not in line and not line.startswith("### ")]
         assert not long, f"{path.name}: {long[:3]}"
+
+
+def _demo(cli, monkeypatch, width: int) -> str:
+    monkeypatch.setenv("COLUMNS", str(width))
+    status, out, _ = cli("demo")
+    assert status == 0
+    return out
+
+
+def test_the_why_examples_are_real_output(cli, monkeypatch):
+    """README's short example and docs/why.md's two are what `probectl demo` prints (README's
+    leaves the events out, saying so)."""
+    narrow, wide = _demo(cli, monkeypatch, 80), _demo(cli, monkeypatch, 120)
+    readme = next(b for b in code_blocks((ROOT / "README.md").read_text()) if b.startswith("$ probectl demo"))
+    shown = [line for line in readme.splitlines()[1:] if line.strip() != "...  (4 events)"]
+    assert len(shown) > 20 and all(line in narrow.splitlines() for line in shown)
+    blocks = [b for b in code_blocks((DOCS / "why.md").read_text()) if "probectl demo" in b.split("\n", 1)[0]]
+    assert [b.split("\n", 1)[1] for b in blocks[:2]] == [wide, narrow]
