@@ -73,7 +73,6 @@ def render(d: Diagnosis, style: Style, *, live: bool = False, narrow: bool | Non
         parts.append(Text(f"As of {now.strftime('%Y-%m-%d %H:%M:%S')} UTC, the newest timestamp in the input (ages are relative to it).", style="dim"))
     parts += _stacked(d, now, style) if narrow else _tables(d, now, box)
 
-
     # logs
     for tail in d.logs:
         what = "previous instance" if tail.previous else "current instance"
