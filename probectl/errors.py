@@ -6,7 +6,7 @@ from enum import IntEnum
 
 
 class ExitStatus(IntEnum):
-    """probectl's documented exit codes (README: "Exit codes")."""
+    """probectl's documented exit codes (docs/conventions.md: "Exit codes")."""
 
     OK = 0
     FINDINGS = 1

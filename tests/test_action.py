@@ -211,8 +211,8 @@ def test_an_unreachable_cluster_is_exit_3_and_no_report(run_step, tmp_path):
     assert r.outputs["exit-code"] == "3"
 
 
-def test_readme_documents_every_input_and_output(action):
-    readme = (ROOT / "README.md").read_text()
+def test_docs_document_every_input_and_output(action):
+    readme = (ROOT / "docs" / "ci.md").read_text()
     for name in action["inputs"]:
         assert f"| `{name}` |" in readme, name
     for name in action["outputs"]:

@@ -1,4 +1,4 @@
-"""The fault matrix (README: Guarantees): every failure ends in a verdict with a visible
+"""The fault matrix (docs/guarantees.md): every failure ends in a verdict with a visible
 warning or in one clear line and exit code 3 — never a traceback, never a partial table.
 
 HTTP-level cases use `responses`; network-level ones a local server on 127.0.0.1."""

@@ -238,7 +238,9 @@ def test_default_output_is_one_linter_line_per_finding(cli, chart):
     summary = heads.pop()
     want = expected(CHART)
     assert len(heads) == len(want)
-    pattern = re.compile(rf"^{re.escape(str(chart))}:(\d+):(\d+): (critical|warning) (PL\d\d\d) [a-z0-9-]+: .+$")
+    # the message may wrap (at the terminal's width) onto indented lines: the head line keeps
+    # FILE:LINE:COL: severity RULE name:
+    pattern = re.compile(rf"^{re.escape(str(chart))}:(\d+):(\d+): (critical|warning) (PL\d\d\d) [a-z0-9-]+:( .+)?$")
     seen = set()
     for head, fix in zip(heads, [line for line in lines if line.startswith("  fix: ")], strict=True):
         m = pattern.match(head)
@@ -259,14 +261,14 @@ def test_text_format_colour_only_when_asked_and_neutralised():
                          file="k8s/a\x1b.yaml", line=3, column=5)
     o = core.LintFinding("PL104", Severity.CRITICAL, "Deployment", "shop", bad, "api", "OOM", "raise it", pods=3)
     report = core.LintReport([f, o], objects=1, pods_observed=3, fail_on="critical", warnings=["w\x1b"])
-    plain = render.render_text(report, Style(color=False))
+    plain = render.render_text(report, Style(color=False, width=400))  # wide: one line per finding
     assert "\x1b" not in plain and "\x9b" not in plain and "\u202e" not in plain and "\x07" not in plain
     assert plain.splitlines()[0].startswith("k8s/a^[.yaml:3:5: critical PL004 liveness-failure-threshold-1: msg\\x9b31m (")
     assert "  fix: fix me" in plain
     assert "shop/Deployment/web^[]8;;https://evil^G<U+202E>: critical PL104 oom-killed: OOM (container api, 3 pods)" in plain
     assert plain.splitlines()[-2] == "! w^["
     assert plain.splitlines()[-1] == "1 workload linted, 3 pods observed: 2 findings (2 critical)."
-    coloured = render.render_text(report, Style(color=True))
+    coloured = render.render_text(report, Style(color=True, width=400))
     assert "\x1b[1;31mcritical\x1b[0m" in coloured
     assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from probectl.core.diagnose import diagnose, snapshot_time
 from probectl.errors import InputError
 from probectl.render.console import Style
-from probectl.render.report import render
+from probectl.render.why import render
 from probectl.sources.files import Snapshot, _load_text
 from tests.builders import NOW
 from tests.scenarios import SCENARIOS

@@ -84,7 +84,7 @@ def auth(
         table = Table(box=box_for(style), title=f"probectl's permissions in {clean(where)} ({clean(conn.target.where())})",
                       title_justify="left")
         for col in ("Permission", "Allowed", "Needed for", "Reason"):
-            table.add_column(col, overflow="fold")
+            table.add_column(col, overflow="ellipsis")  # wrapped at spaces; never a word broken (-o json has it whole)
         for i in items:
             table.add_row(i["permission"], Text("yes" if i["allowed"] else "NO", style="green" if i["allowed"] else "bold red"),
                           i["usedBy"], Text(clean(i["reason"] or "", oneline=True)))

@@ -31,7 +31,7 @@ def script(shell: str, prog_name: str = "probectl") -> str:
 
 
 def completion(shell: Shell = typer.Argument(..., help="bash, zsh or fish.")) -> None:
-    """Print the completion script for SHELL (see README: Shell completion)."""
+    """Print the completion script for SHELL (see docs/conventions.md: Shell completion)."""
     options.emit(script(shell.value))
 
 

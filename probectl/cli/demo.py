@@ -36,10 +36,11 @@ def demo(
         from probectl.core.diagnose import diagnose, snapshot_time
 
         now = snapshot_time(snap.pods, snap.events)
-        lines = []
-        for p in snap.pods:
-            d = diagnose(p, snap.events, now)
-            lines.append(f"{d.pod.name:<34} {d.pod.namespace:<8} {d.cause.value:<24} probectl demo {d.pod.name}")
+        rows = [(d.pod.name, d.pod.namespace, d.cause.value) for d in (diagnose(p, snap.events, now) for p in snap.pods)]
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = [f"{n:<{widths[0]}}  {ns:<{widths[1]}}  {c:<{widths[2]}}  probectl demo {n}" for n, ns, c in rows]
+        if max(len(line) for line in lines) > options.style(no_color).width:  # narrow: the command once, below
+            lines = [f"{n:<{widths[0]}}  {ns:<{widths[1]}}  {c}" for n, ns, c in rows] + ["", "Show one in full: probectl demo NAME"]
         options.emit("\n".join(lines) + "\n")
         return
     show(diagnose_snapshot(snap, pod or DEFAULT, None), output, no_color)

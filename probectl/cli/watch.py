@@ -89,6 +89,8 @@ def _line(finding, style, output: str) -> str:
         import json
 
         return json.dumps(finding.to_dict(), ensure_ascii=False) + "\n"
+    import textwrap
+
     from probectl.core.exitcodes import decode
     from probectl.core.model import SEVERITY, Cause, Severity
     from probectl.render.safe import clean
@@ -97,10 +99,16 @@ def _line(finding, style, output: str) -> str:
     who = clean(f"{finding.namespace}/{finding.pod}" + (f" {finding.container}" if finding.container else ""), oneline=True)
     exit_text = f" [{decode(finding.exit_code).short()}{' ' + finding.reason if finding.reason else ''}]" if finding.exit_code is not None else ""
     cause = finding.cause
+    mark = "\ue000" * len(cause)  # stands in for the cause while wrapping, to colour it after
+    line = f"{when}  {who}  {finding.kind}  {mark}{exit_text}  {clean(finding.summary, oneline=True)}"
+    # wider than the terminal (or COLUMNS): wrapped at spaces onto lines indented under the time
+    text = "\n".join(textwrap.wrap(line, width=style.line_width, subsequent_indent=" " * (len(when) + 2),
+                                   break_long_words=False, break_on_hyphens=False)) or line
     if style.color:
         sev = SEVERITY.get(Cause(cause), Severity.WARNING) if cause in CAUSES else Severity.WARNING
         cause = {"critical": "\x1b[1;31m", "warning": "\x1b[1;33m", "ok": "\x1b[32m"}[sev.value] + cause + "\x1b[0m"
-    return f"{when}  {who}  {finding.kind}  {cause}{exit_text}  {clean(finding.summary, oneline=True)}\n"
+    text = text.replace(mark, cause, 1)
+    return text + "\n"
 
 
 def watch(

@@ -146,7 +146,7 @@ def show(diagnoses, output: options.Output, no_color: bool, *, live: bool = Fals
     if not isinstance(diagnoses, list):
         diagnoses = [diagnoses]
     if output is options.Output.table:
-        from probectl.render.report import render, render_overview
+        from probectl.render.why import render, render_overview
 
         style = options.style(no_color)
         if len(diagnoses) == 1:

@@ -18,6 +18,10 @@ class Style:
     color: bool = False
     unicode: bool = False
     width: int = 100
+    # the width is the reader's (a terminal's, or COLUMNS): line formats (lint's text, watch)
+    # wrap to it; in a pipe or a CI log with no COLUMNS they keep one line per entry for grep
+    # and problem matchers
+    fits: bool = True
 
     @classmethod
     def detect(cls, stream, *, no_color: bool = False, environ=None) -> Style:
@@ -30,14 +34,20 @@ class Style:
         color = (tty or force) and not no_color and not env.get("NO_COLOR") and env.get("TERM") != "dumb"
         width = 120  # not a terminal: wide enough for CI logs, COLUMNS overrides
         columns = env.get("COLUMNS", "")
+        fits = tty
         if columns.isdigit() and 40 <= int(columns) <= 400:
-            width = int(columns)
+            width, fits = int(columns), True
         elif tty:
             try:
                 width = max(60, min(os.get_terminal_size(stream.fileno()).columns, 400))
             except (OSError, AttributeError, ValueError):
                 pass
-        return cls(color=color, unicode=tty and env.get("TERM") != "dumb", width=width)
+        return cls(color=color, unicode=tty and env.get("TERM") != "dumb", width=width, fits=fits)
+
+    @property
+    def line_width(self) -> int:
+        """Where a line format (one entry per finding) wraps: the reader's width, else never."""
+        return self.width if self.fits else 1 << 30
 
 
 def box_for(style: Style):

@@ -39,13 +39,16 @@ def render_detail(infos: list[ExitCodeInfo], style: Style) -> str:
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column()
         bullet = "•" if style.unicode else "-"
-        grid.add_row("In Kubernetes", Text("\n".join(f"{bullet} {k}" for k in info.kubernetes)))
+        grid.add_row("In Kubernetes", Text("\n".join(f"{bullet} {k}" for k in info.kubernetes), overflow="ellipsis"))
         grid.add_row(
             "restartPolicy",
-            Text("\n".join(f"{p + ':':<10} {info.restart_policy[p]}" for p in RESTART_POLICIES)),
+            Text("\n".join(f"{p + ':':<10} {info.restart_policy[p]}" for p in RESTART_POLICIES), overflow="ellipsis"),
         )
-        grid.add_row("Next steps", Text("\n".join(f"$ {s}" for s in info.next_steps)))
+        grid.add_row("Next steps", Text("\n".join(f"$ {s}" for s in info.next_steps), overflow="ellipsis"))
         parts.append(grid)
+        room = style.width - len("restartPolicy") - 2 - 2  # the value column, after "$ "
+        if any(len(word) > room for step in info.next_steps for word in step.split()):
+            parts.append(Text("A command cut with … is whole in -o json (or a wider terminal).", style="dim"))
     return to_text(parts, style)
 
 

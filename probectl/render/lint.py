@@ -32,9 +32,34 @@ def where(f: LintFinding) -> str:
     return f"{f.namespace}/{f.object}" if f.namespace else f.object
 
 
+def _wrap_words(pieces: list[tuple[str, object]], style: Style, first: str, rest: str, keep: int = 0) -> list[str]:
+    """Words of (text, paint) pieces packed into lines of the style's width, broken only at
+    spaces (a word longer than a line stays whole on its own line); paint per word. The
+    first `keep` words stay on the first line whatever its length."""
+    words = [(w, key) for text, key in pieces for w in text.split(" ") if w]
+    width = max(40, style.line_width)
+    lines: list[str] = []
+    line, used = first, len(first)
+    started = False
+    for i, (w, key) in enumerate(words):
+        if started and i >= keep and used + 1 + len(w) > width:
+            lines.append(line)
+            line, used, started = rest, len(rest), False
+        if started:
+            line += " "
+            used += 1
+        line += _paint(w, key, style) if key else w
+        used += len(w)
+        started = True
+    lines.append(line)
+    return lines
+
+
 def render_text(report: LintReport, style: Style) -> str:
-    """One line per finding as compilers and linters write them, the fix indented under it,
-    a summary line last:
+    """One finding per entry as compilers and linters write them, the fix indented under it,
+    a summary line last; wrapped at spaces at the terminal's width or COLUMNS (continuation
+    lines indented, so every finding's first line still starts with FILE:LINE:COL:), one
+    line per finding in a pipe or CI log (Style.line_width):
 
         k8s/web.yaml:17:11: critical PL004 liveness-failure-threshold-1: livenessProbe.failureThreshold is 1. (shop/Deployment/web, container api)
           fix: Set livenessProbe.failureThreshold: 3.
@@ -48,19 +73,21 @@ def render_text(report: LintReport, style: Style) -> str:
             context.append(f"container {f.container}")
         if f.pods:
             context.append(_plural(f.pods, "pod"))
-        head = (f"{_paint(clean(where(f), oneline=True), 'bold', style)}: {_paint(f.severity.value, f.severity, style)} "
-                f"{_paint(f.rule, 'bold', style)} {RULES[f.rule].name}: {clean(f.message, oneline=True)}")
+        head = [(clean(where(f), oneline=True) + ":", "bold"), (f.severity.value, f.severity), (f.rule, "bold"),
+                (f"{RULES[f.rule].name}: {clean(f.message, oneline=True)}", None)]
         if context:
-            head += " (" + clean(", ".join(context), oneline=True) + ")"
-        lines += [head, "  " + _paint("fix: " + clean(f.fix, oneline=True), "green", style)]
+            head.append(("(" + clean(", ".join(context), oneline=True) + ")", None))
+        # FILE:LINE:COL: severity RULE name: always on one line
+        lines += _wrap_words(head, style, "", "    ", keep=4)
+        lines += _wrap_words([("fix: " + clean(f.fix, oneline=True), "green")], style, "  ", "       ")
     for w in report.warnings:
-        lines.append(_paint("! " + clean(w, oneline=True), Severity.WARNING, style))
+        lines += _wrap_words([("! " + clean(w, oneline=True), Severity.WARNING)], style, "", "  ")
     counts = {sev: sum(1 for f in report.findings if f.severity is sev) for sev in (Severity.CRITICAL, Severity.WARNING)}
     found = (f"{_plural(len(report.findings), 'finding')} ("
              + ", ".join(f"{n} {sev.value}" if sev is Severity.CRITICAL else _plural(n, sev.value)
                          for sev, n in counts.items() if n) + ")") if report.findings else "no findings"
-    lines.append(_paint(f"{_plural(report.objects, 'workload')} linted, {_plural(report.pods_observed, 'pod')} observed: "
-                        f"{found}.", "bold", style))
+    lines += _wrap_words([(f"{_plural(report.objects, 'workload')} linted, {_plural(report.pods_observed, 'pod')} observed: "
+                           f"{found}.", "bold")], style, "", "  ")
     return "\n".join(lines) + "\n"
 
 
@@ -80,6 +107,22 @@ def render_rules(style: Style, width: int | None = None) -> str:
         out.append("")
     return "\n".join(out)
 
+
+def render_rules_markdown() -> str:
+    """Every rule as a Markdown section (docs/lint.md's catalog is this text, kept in step
+    by a test): id and name as the heading, severity, what it is judged from, what it
+    catches and where it does not apply."""
+    import textwrap
+
+    def para(text: str) -> list[str]:
+        return textwrap.wrap(text, width=90, break_long_words=False, break_on_hyphens=False) + [""]
+
+    out = []
+    for r in RULES.values():
+        judged = "the manifest" if r.kind == "static" else "what the cluster did (pods, their status and events)"
+        out += [f"### {r.id} {r.name}", "", f"**{r.severity.value}**, judged from {judged}.", ""]
+        out += para(r.summary) + para("Not reported: " + r.exceptions)
+    return "\n".join(out)
 
 def _ordered(report: LintReport) -> list[LintFinding]:
     """Findings from files by file, line and column, then the observed ones (as found)."""

@@ -97,7 +97,7 @@ def _rows(groups: list[Group], now, width: int, unicode: bool, title: str, first
     with an ellipsis, never broken mid-word; a third with the crash line when there is one."""
     from rich.text import Text
 
-    from probectl.render.report import SEVERITY_STYLE
+    from probectl.render.why import SEVERITY_STYLE
 
     cells = []
     for g in groups:
