@@ -23,6 +23,7 @@ from probectl.core import events as ev
 from probectl.core import exitcodes
 from probectl.core import objects as ob
 from probectl.core import probes as pr
+from probectl.core import semantics as sem
 from probectl.core.model import (
     SEVERITY,
     Cause,
@@ -220,6 +221,7 @@ class _Ctx:
     pod_level: _PodLevel | None = None
     main_done: bool = False  # every regular container has stopped: sidecars are then stopped on purpose
     clock_known: bool = True  # False: "now" is only this pod's own newest timestamp (a lone pod from a file)
+    restart_all: sem.RestartAll | None = None  # a RestartAllContainers rule fired (KEP-5532)
 
     def cmd(self, s: str) -> str:
         return s.format(ns=self.pod.namespace, pod=self.pod.name)
@@ -307,7 +309,7 @@ def diagnose(pod: dict, events: list, now: datetime | None = None, *, events_not
     main_done = bool(main) and all(isinstance(ob.get(r.status, "state", "terminated"), dict) for r in main)
     ctx = _Ctx(info, spec, now, tuple(pod_events), min(times) if times else None, recent or RECENT,
                _deletion_requested(pod, spec), started, main_done=main_done or info.phase in ("Succeeded", "Failed"),
-               clock_known=clock_known)
+               clock_known=clock_known, restart_all=sem.restart_all(pod))
     ctx = _Ctx(**{**ctx.__dict__, "pod_level": _pod_level(pod, ctx)})
 
     notes: list[str] = []
@@ -428,18 +430,8 @@ def _culprit(diags: list[ContainerDiagnosis]) -> ContainerDiagnosis | None:
     return max(candidates, key=key)
 
 
-# DisruptionTarget condition reasons (k8s.io/api core/v1 types.go, kubelet-facts §6).
-_DISRUPTION = {
-    "PreemptionByScheduler": ("preempted", "the scheduler preempted it to make room for a higher-priority pod"),
-    "DeletionByTaintManager": ("deleted by the taint manager",
-                               "its node got a NoExecute taint (not ready, unreachable) that the pod does not tolerate"),
-    "EvictionByEvictionAPI": ("evicted through the Eviction API",
-                              "kubectl drain, the cluster autoscaler or a descheduler evicted it (a graceful deletion)"),
-    "DeletionByPodGC": ("deleted by the pod garbage collector", "its node is gone, or it was orphaned"),
-}
-# nodeshutdown_manager.go: 1.21 "Node is shutting, evicting pods" (reason Shutdown), later
-# "Pod was terminated in response to imminent node shutdown." (reason Terminated).
-_SHUTDOWN = re.compile(r"node shutdown|node is shutting", re.I)
+# DisruptionTarget condition reasons and the node shutdown manager's: core/semantics.py.
+_DISRUPTION = sem.DISRUPTION
 # Pods the kubelet refused at admission (lifecycle/predicate.go: OutOfcpu, OutOfmemory, ...).
 _REJECTED = re.compile(r"OutOf\w+|NodeAffinity|NodePorts|NodeName|TopologyAffinityError|UnexpectedAdmissionError")
 
@@ -453,8 +445,7 @@ def _pod_level(pod: dict, ctx: _Ctx) -> _PodLevel | None:
     dt_message = ob.text(dt, "message")
     evicted_events = [e for e in ctx.events if e.reason == "Evicted"]
     preempted = [e for e in ctx.events if e.reason in ("Preempted", "Preempting")]
-    shutdown = info.reason in ("Shutdown", "NodeShutdown") or (_SHUTDOWN.search(info.message or dt_message or "") and (
-        info.reason == "Terminated" or dt_reason == "TerminationByKubelet"))
+    shutdown = sem.node_shutdown(info.phase, info.reason, info.message, dt_reason, dt_message)
 
     deadline = ob.parse_time(ob.get(pod, "metadata", "deletionTimestamp"))
     if deadline is not None and ctx.now is not None and ctx.now - deadline > STUCK_TERMINATING:
@@ -472,7 +463,7 @@ def _pod_level(pod: dict, ctx: _Ctx) -> _PodLevel | None:
                          "left behind while the pod is stuck terminating", Severity.WARNING)
 
     if shutdown:
-        msg = _clip(info.message or dt_message)
+        msg = _clip(info.message or dt_message) or "no message (the node shutdown manager writes this reason)"
         evidence = [f"status.reason is {info.reason}: {msg}" if info.reason else f"condition DisruptionTarget: {dt_reason}: {msg}"]
         if dt_reason and info.reason:
             evidence.append(f"condition DisruptionTarget is True, reason {dt_reason}")
@@ -516,8 +507,8 @@ def _pod_level(pod: dict, ctx: _Ctx) -> _PodLevel | None:
         return _PodLevel(Cause.DEADLINE_EXCEEDED, Confidence.HIGH, summary, evidence, steps,
                          "stopped when the pod's deadline ran out")
 
-    if dt_reason in _DISRUPTION or preempted:
-        what, why = _DISRUPTION.get(dt_reason, _DISRUPTION["PreemptionByScheduler"])
+    if sem.disruption(dt_reason) or preempted:
+        what, why = sem.disruption(dt_reason) or _DISRUPTION["PreemptionByScheduler"]
         evidence = []
         if dt_reason:
             evidence.append(f"condition DisruptionTarget is True, reason {dt_reason}" + (f": {_clip(dt_message)}" if dt_message else ""))
@@ -639,6 +630,10 @@ def _will_restart(ref: ob.ContainerRef, ctx: _Ctx, exit_code: int | None) -> tup
         return False, "no: ephemeral containers are never restarted"
     if ref.type == "sidecar":
         return True, "yes: a sidecar (init container with restartPolicy Always) is restarted whenever it stops"
+    rule = sem.restart_rule(ref.spec, exit_code)
+    if rule is not None:
+        return True, ("yes: " + rule.describe()
+                      + (": the kubelet restarts every container of the pod" if rule.action == "RestartAllContainers" else ""))
     policy = ob.text(ref.spec, "restartPolicy") if ref.type == "container" else ""
     policy = policy or info.restart_policy
     label = f"restartPolicy {policy}"
@@ -720,7 +715,7 @@ def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx, note
         what = _short(last_restart, limit) if last_restart else "why is not recorded (its lastState is empty)"
         summary = f"{j.label} {ref.name} is healthy now; last restart {when}: {what}."
         cause, confidence, severity = Cause.HEALTHY, Confidence.HIGH, Severity.OK
-    if j.starting or j.terminating or ref.type == ob.EPHEMERAL:
+    if j.starting or j.terminating or j.by_design or ref.type == ob.EPHEMERAL:
         severity = Severity.OK  # still within its start-up checks / stopped by the pod's deletion / kubectl debug
     if restarts and state == "waiting" and state_reason == "CrashLoopBackOff":
         m = _BACKOFF.search(state_message)
@@ -822,6 +817,8 @@ class _Judge:
         self.grace_exceeded = False
         self.starting = False  # not ready, but still within its probes' start-up checks
         self.terminating = False  # stopped because the pod is being deleted
+        self.by_design = False  # restarted on purpose (RestartAllContainers sibling): nothing to fix here
+        self.ruled_out: list[str] = []  # probe kills the arithmetic rules out, for the evidence
         self.judged: Termination | str | None = None  # the termination the verdict rests on, or "events"
         self.notes: list[str] = []  # for the pod's warnings
         self.extra_steps: list[str] = []  # next steps a crash line adds
@@ -1171,11 +1168,15 @@ class _Judge:
             if t.exit_code != 137:
                 evidence.append(f"exit code {t.exit_code}, not 137: the OOM killer ended a process in the container "
                                 "(often a child) and the main process then exited on its own")
+            pod_limit = "" if self.limit else sem.pod_memory_limit(self.ctx.spec)
             where = (f"at its {self.limit} memory limit" if self.limit else
+                     f"at the pod's {pod_limit} memory limit (spec.resources, shared by its containers)" if pod_limit else
                      "with no memory limit set (the node ran out of memory)" if self.ref.spec else
                      "(its spec is not in the input: the memory limit is unknown)")
             if self.limit:
                 evidence.append(f"resources.limits.memory is {self.limit}")
+            elif pod_limit:
+                evidence.append(f"pod-level spec.resources.limits.memory is {pod_limit}; the container sets no limit of its own")
             return Cause.OOM_KILLED, Confidence.HIGH, f"{self.label} {self.name} was OOM-killed {where}{restarted}.", evidence
 
         if _EXEC_FORMAT.search(t.message or ""):
@@ -1214,6 +1215,14 @@ class _Judge:
                     f"{self.label} {self.name} was killed because its postStart hook failed{restarted}"
                     + (f": {_clip(detail, 200)}" if detail else "."), evidence)
 
+        ra = self.ctx.restart_all
+        if sem.killed_by_restart_all(ra, self.name, t.finished_at):
+            self.by_design = True
+            evidence.append(f"{ra.trigger} exited {ra.exit_code}, which its {ra.rule.describe()} answers by restarting "
+                            "every container of the pod: the kubelet stopped this one without a grace period (KEP-5532)")
+            return (Cause.TERMINATED, Confidence.HIGH,
+                    f"{self.label} {self.name} was restarted with the rest of the pod because {ra.trigger} exited "
+                    f"{ra.exit_code} (RestartAllContainers; exit {code}){restarted}: not its own failure.", evidence)
         kills = {k: self._in_window(lambda e, k=k: ev.probe_kill(e) == k) for k in ("liveness", "startup")}
         timeless = t.started_at is None and t.finished_at is None
         for kind in ("liveness", "startup"):
@@ -1227,6 +1236,15 @@ class _Judge:
                     return self._probe_kill(kind, [], evidence, high=False)
 
         changed = self._in_window(ev.is_spec_change)
+        resized = self._in_window(lambda e: e.reason == "Killing" and sem.resize_restart(ev.message_of(e)))
+        if resized:
+            self.terminating = True  # a deliberate restart: resizePolicy RestartContainer
+            policy = ", ".join(sem.resize_restarts(self.ref.spec))
+            evidence.append(f"Killing: {_clip(ev.message_of(resized[-1]))}: an in-place resize of a resource whose "
+                            "resizePolicy is RestartContainer" + (f" ({policy})" if policy else "") + " (KEP-1287)")
+            return (Cause.TERMINATED, Confidence.HIGH,
+                    f"{self.label} {self.name} was restarted to apply an in-place resize (resizePolicy RestartContainer; "
+                    f"exit {code}){restarted}: a restart by design.", evidence)
         if changed:
             self.terminating = True  # a deliberate restart: the spec was changed in place
             evidence.append(f"Killing: {_clip(ev.message_of(changed[-1]))}: the kubelet restarted it because its spec "
@@ -1297,6 +1315,12 @@ class _Judge:
             return (Cause.START_ERROR, Confidence.MEDIUM,
                     f"{self.label} {self.name} exited {code} ({info.meaning}){restarted}.", evidence)
         conf = doubt if t.reason in ("Error", "") else Confidence.MEDIUM
+        evidence += self.ruled_out
+        rule = sem.restart_rule(self.ref.spec, t.exit_code)
+        if rule is not None:
+            evidence.append(f"its exit code matched {rule.describe()}"
+                            + (": the kubelet restarted every container of the pod" if rule.action == "RestartAllContainers"
+                               else ": the kubelet restarts it whatever the restartPolicy"))
         return (Cause.APP_ERROR, conf,
                 f"{self.label} {self.name} exited with code {code} ({info.meaning}) by itself{restarted}.", evidence)
 
@@ -1310,6 +1334,10 @@ class _Judge:
             return False
         stats = self.probes.get(kind)
         cfg = stats.config if stats else None
+        impossible = sem.probe_kill_impossible(cfg, t.run_seconds)
+        if impossible:
+            self.ruled_out.append(impossible)
+            return False
         threshold = cfg.failure_threshold if cfg else 3
         if sum(e.count for e in fails) < threshold:
             return False
