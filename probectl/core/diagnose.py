@@ -1266,7 +1266,8 @@ class _Judge:
         covered = self._events_cover()
         stops = self._in_window(ev.is_stop)
         deleted = self._by_deletion(t)
-        if not covered and not deleted and not stops and t.exit_code in (137, 143):
+        stop_code = sem.stop_exit_code(self.ref.spec, self.ref.status)  # 130/131 with lifecycle.stopSignal
+        if not covered and not deleted and not stops and t.exit_code in (137, 143, stop_code):
             timed = self._probe_kill_by_timing(t)
             if timed:
                 return self._probe_kill(timed[0], [], evidence + [timed[1]], high=False, inferred=True)
@@ -1280,7 +1281,7 @@ class _Judge:
         if info.category == exitcodes.NOT_EXECUTABLE:
             return (Cause.PERMISSION_DENIED, Confidence.HIGH,
                     f"{self.label} {self.name} exited {code}: its command exists but cannot be executed{restarted}.", evidence)
-        if info.category == exitcodes.CRASH:
+        if info.category == exitcodes.CRASH and t.exit_code != stop_code:
             return (Cause.CRASHED_SIGNAL, Confidence.HIGH,
                     f"{self.label} {self.name} crashed with {info.signal or info.meaning} (exit {code}){restarted}.", evidence)
         if info.category == exitcodes.KILL:
@@ -1304,7 +1305,10 @@ class _Judge:
             return (Cause.COMPLETED, doubt,
                     f"{self.label} {self.name} exited 0 on its own (Completed){restarted}." + (f" {always}" if always else ""),
                     evidence)
-        if info.category == exitcodes.STOP:
+        if t.exit_code == stop_code:
+            evidence.append(f"exit {t.exit_code} is death by its stop signal "
+                            f"{sem.stop_signal(self.ref.spec, self.ref.status)} (lifecycle.stopSignal), not a crash")
+        if info.category == exitcodes.STOP or t.exit_code == stop_code:
             return (Cause.TERMINATED, Confidence.MEDIUM if covered else Confidence.LOW,
                     f"{self.label} {self.name} was stopped with {info.signal or 'a stop request'} (exit {code}){restarted}: "
                     "nothing in the events says who asked.", evidence)
@@ -1410,6 +1414,9 @@ class _Judge:
                 evidence.append("exit 137: it did not stop within the grace period after SIGTERM, so it was SIGKILLed")
             elif code == 143:
                 evidence.append("exit 143: it died of the SIGTERM the kubelet sent (no handler)")
+            elif code == sem.stop_exit_code(self.ref.spec, self.ref.status):
+                evidence.append(f"exit {code}: it died of its stop signal {sem.stop_signal(self.ref.spec, self.ref.status)} "
+                                "(lifecycle.stopSignal), which the kubelet sends instead of SIGTERM")
             elif code == 0:
                 evidence.append("exit 0: it handled the kubelet's SIGTERM and exited cleanly; the exit code hides the kill")
             else:
