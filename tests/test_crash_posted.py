@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from probectl.core import crash
 from probectl.core.crash import Crash, find
 
 
@@ -656,10 +657,210 @@ CASES = [
         "[2024-10-17 17:44:34 +0000] [21] [ERROR] Reason: Worker failed to boot.",
         id="only-an-echo-left",
     ),
+    # --- a second batch, written down before the chooser was run on it ----------------
+    pytest.param(
+        "https://github.com/bitnami/charts/issues/9782 (Kafka: fatal ERROR, then the exception with unindented frames)",
+        log(
+            "08:09:21.11 INFO  ==> ** Starting Kafka **",
+            "[2022-04-13 08:09:22,680] INFO Registered kafka:type=kafka.Log4jController MBean (kafka.utils.Log4jControllerRegistration$)",
+            "[2022-04-13 08:09:23,612] ERROR Exiting Kafka due to fatal exception (kafka.Kafka$)",
+            "org.apache.kafka.common.config.ConfigException: Missing required configuration `zookeeper.connect` which has no default value.",
+            "at kafka.server.KafkaConfig.validateValues(KafkaConfig.scala:1901)",
+            "at kafka.server.KafkaConfig.<init>(KafkaConfig.scala:1896)",
+            "at kafka.Kafka.main(Kafka.scala)",
+        ),
+        "java-exception",
+        "org.apache.kafka.common.config.ConfigException: Missing required configuration `zookeeper.connect` which has no default value.",
+        id="kafka-missing-required-configuration",
+    ),
+    pytest.param(
+        "https://github.com/Websoft9/docker-library/issues/345 (Kafka exception, then the image's banner of the next start)",
+        log(
+            "[2023-08-08 04:58:55,865] ERROR Exiting Kafka due to fatal exception (kafka.Kafka$)",
+            "java.lang.IllegalArgumentException: requirement failed: There must be at least one advertised listener.",
+            "        at scala.Predef$.require(Predef.scala:281)",
+            "        at kafka.Kafka.main(Kafka.scala)",
+            "kafka 04:59:02.88",
+            "kafka 04:59:02.88 Welcome to the Bitnami kafka container",
+            "kafka 04:59:02.88 Submit issues and feature requests at https://github.com/bitnami/containers/issues",
+            "kafka 04:59:02.88 INFO  ==> ** Starting Kafka setup **",
+        ),
+        "java-exception",
+        "java.lang.IllegalArgumentException: requirement failed: There must be at least one advertised listener.",
+        id="kafka-exception-then-banner",
+    ),
+    pytest.param(
+        "https://github.com/helm/charts/issues/5282 (Prometheus logfmt: the error, then its goodbye)",
+        log(
+            'level=info ts=2020-01-12T12:20:07.410Z caller=main.go:220 msg="Starting Prometheus" version="(version=2.2.1)"',
+            'level=error ts=2020-01-12T12:20:07.420045815Z caller=main.go:582 err="Error loading config couldn\'t load configuration (--config.file=/etc/prometheus/prometheus.yml): parsing YAML file /etc/prometheus/prometheus.yml: yaml: line 14: did not find expected key"',
+            'level=info ts=2020-01-12T12:20:07.420173602Z caller=main.go:584 msg="See you next time!"',
+        ),
+        "config-invalid",
+        'level=error ts=2020-01-12T12:20:07.420045815Z caller=main.go:582 err="Error loading config couldn\'t load configuration (--config.file=/etc/prometheus/prometheus.yml): parsing YAML file /etc/prometheus/prometheus.yml: yaml: line 14: did not find expected key"',
+        id="prometheus-yaml-error-then-goodbye",
+    ),
+    pytest.param(
+        "https://github.com/layer5io/wasm-filters/issues/39 (Envoy [critical], then exiting/debug lines and the stderr copy)",
+        log(
+            "proxy_1        | [2022-01-03 16:20:08.763][8][info][main] [external/envoy/source/server/server.cc:372]   envoy.request_id: envoy.request_id.uuid",
+            "proxy_1        | [2022-01-03 16:20:08.766][8][critical][main] [external/envoy/source/server/server.cc:114] error initializing configuration '/etc/envoy.yaml': Protobuf message (type envoy.config.bootstrap.v3.Bootstrap reason INVALID_ARGUMENT:(static_resources.clusters[0]) hosts: Cannot find field.) has unknown fields",
+            "proxy_1        | [2022-01-03 16:20:08.766][8][info][main] [external/envoy/source/server/server.cc:891] exiting",
+            "proxy_1        | [2022-01-03 16:20:08.766][8][debug][main] [external/envoy/source/common/access_log/access_log_manager_impl.cc:21] destroyed access loggers",
+            "proxy_1        | [2022-01-03 16:20:08.766][8][debug][init] [external/envoy/source/common/init/watcher_impl.cc:31] init manager Server destroyed",
+            "proxy_1        | Protobuf message (type envoy.config.bootstrap.v3.Bootstrap reason INVALID_ARGUMENT:(static_resources.clusters[0]) hosts: Cannot find field.) has unknown fields",
+        ),
+        "error-line",
+        "proxy_1        | [2022-01-03 16:20:08.766][8][critical][main] [external/envoy/source/server/server.cc:114] error initializing configuration '/etc/envoy.yaml': Protobuf message (type envoy.config.bootstrap.v3.Bootstrap reason INVALID_ARGUMENT:(static_resources.clusters[0]) hosts: Cannot find field.) has unknown fields",
+        id="envoy-critical-then-exiting",
+    ),
+    pytest.param(
+        "https://github.com/quantum-elixir/quantum-core/issues/377 (Elixir: nested ** (EXIT) reasons, innermost last)",
+        log(
+            "[info] Running TestApi.Endpoint with Cowboy using http://0.0.0.0:4000",
+            "[info] Application test_api exited: TestApi.start(:normal, []) returned an error: shutdown: failed to start child: TestApi.Scheduler",
+            "    ** (EXIT) shutdown: failed to start child: Quantum.ClusterTaskSupervisorRegistry",
+            "        ** (EXIT) exited in: :gen_statem.call(Swarm.Tracker, {:track, :\"Elixir.#Reference<0.2248818178.2542796803.104653>\", #PID<0.410.0>, %{}}, :infinity)",
+            "            ** (EXIT) no process: the process is not alive or there's no process currently associated with the given name, possibly because its application isn't started",
+            "** (Mix) Could not start application test_api: TestApi.start(:normal, []) returned an error: shutdown: failed to start child: TestApi.Scheduler",
+            "    ** (EXIT) shutdown: failed to start child: Quantum.ClusterTaskSupervisorRegistry",
+            "        ** (EXIT) exited in: :gen_statem.call(Swarm.Tracker, {:track, :\"Elixir.#Reference<0.2248818178.2542796803.104653>\", #PID<0.410.0>, %{}}, :infinity)",
+            "            ** (EXIT) no process: the process is not alive or there's no process currently associated with the given name, possibly because its application isn't started",
+        ),
+        "error-line",
+        "** (EXIT) no process: the process is not alive or there's no process currently associated with the given name, possibly because its application isn't started",
+        id="elixir-nested-exit-reasons",
+    ),
+    pytest.param(
+        "https://github.com/bitnami/bitnami-docker-mysql/issues/129 shape (InnoDB ERROR, each followed by a Note)",
+        log(
+            "2021-05-04T18:28:01.779813Z 0 [System] [MY-010116] [Server] /opt/bitnami/mysql/bin/mysqld (mysqld 8.0.23) starting as process 1",
+            "2021-05-04T18:28:02.100000Z 1 [ERROR] [MY-012574] [InnoDB] Unable to lock ./ibdata1 error: 11",
+            "2021-05-04T18:28:02.100100Z 1 [Note] [MY-012893] [InnoDB] Check that you do not already have another mysqld process using the same InnoDB data or log files.",
+        ),
+        "error-line",
+        "2021-05-04T18:28:02.100000Z 1 [ERROR] [MY-012574] [InnoDB] Unable to lock ./ibdata1 error: 11",
+        id="mysql-innodb-lock",
+    ),
+    pytest.param(
+        "docker-library/mysql entrypoint without a root password (the list of variables after the error)",
+        log(
+            "2024-05-01 10:00:00+00:00 [Note] [Entrypoint]: Entrypoint script for MySQL Server 8.4.0-1.el9 started.",
+            "2024-05-01 10:00:00+00:00 [ERROR] [Entrypoint]: Database is uninitialized and password option is not specified",
+            "    You need to specify one of the following as an environment variable:",
+            "    - MYSQL_ROOT_PASSWORD",
+            "    - MYSQL_ALLOW_EMPTY_PASSWORD",
+            "    - MYSQL_RANDOM_ROOT_PASSWORD",
+        ),
+        "error-line",
+        "2024-05-01 10:00:00+00:00 [ERROR] [Entrypoint]: Database is uninitialized and password option is not specified",
+        id="mysql-entrypoint-no-password",
+    ),
+    pytest.param(
+        "redis refusing a missing config file (server.c loadServerConfig)",
+        log(
+            "1:C 01 May 2024 10:00:00.000 # oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo",
+            "1:C 01 May 2024 10:00:00.000 # Fatal error, can't open config file '/usr/local/etc/redis/redis.conf': No such file or directory",
+        ),
+        "file-not-found",
+        "1:C 01 May 2024 10:00:00.000 # Fatal error, can't open config file '/usr/local/etc/redis/redis.conf': No such file or directory",
+        id="redis-config-file-missing",
+    ),
+    pytest.param(
+        "PHP uncaught PDOException (Zend's 'PHP Fatal error:  Uncaught ... Stack trace: ... thrown in')",
+        log(
+            "[01-May-2024 10:00:00] NOTICE: fpm is running, pid 1",
+            "PHP Fatal error:  Uncaught PDOException: SQLSTATE[HY000] [2002] Connection refused in /var/www/html/db.php:12",
+            "Stack trace:",
+            "#0 /var/www/html/db.php(12): PDO->__construct('mysql:host=db;d...', 'app', Object(SensitiveParameterValue))",
+            "#1 {main}",
+            "  thrown in /var/www/html/db.php on line 12",
+        ),
+        "connection-refused",
+        "PHP Fatal error:  Uncaught PDOException: SQLSTATE[HY000] [2002] Connection refused in /var/www/html/db.php:12",
+        id="php-uncaught-pdoexception",
+    ),
+    pytest.param(
+        "click usage error (Usage and the --help hint come before the error)",
+        log(
+            "Usage: worker [OPTIONS]",
+            "Try 'worker --help' for help.",
+            "",
+            "Error: No such option: --queues Did you mean --queue?",
+        ),
+        "error-line",
+        "Error: No such option: --queues Did you mean --queue?",
+        id="click-no-such-option",
+    ),
+    pytest.param(
+        "Celery consumer retrying a broker it cannot resolve",
+        log(
+            "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to amqp://guest:**@rabbitmq:5672//: [Errno -2] Name or service not known.",
+            "Trying again in 2.00 seconds... (1/100)",
+            "",
+        ),
+        "dns-lookup-failed",
+        "[2024-05-01 10:00:00,000: ERROR/MainProcess] consumer: Cannot connect to amqp://guest:**@rabbitmq:5672//: [Errno -2] Name or service not known.",
+        id="celery-broker-dns",
+    ),
+    pytest.param(
+        "Quarkus 'Failed to start application' with the cause on the same line, then frames",
+        log(
+            "2024-05-01 10:00:00,000 INFO  [io.quarkus] (main) orders 1.0.0 on JVM (powered by Quarkus 3.8.1) started",
+            "2024-05-01 10:00:01,000 ERROR [io.qua.run.Application] (main) Failed to start application (with profile [prod]): java.net.ConnectException: Connection refused",
+            "\tat java.base/sun.nio.ch.Net.pollConnect(Native Method)",
+            "\tat java.base/java.lang.Thread.run(Thread.java:1583)",
+        ),
+        "connection-refused",
+        "2024-05-01 10:00:01,000 ERROR [io.qua.run.Application] (main) Failed to start application (with profile [prod]): java.net.ConnectException: Connection refused",
+        id="quarkus-failed-to-start-with-cause",
+    ),
+    pytest.param(
+        "klog F-level exit of a controller without its service account token",
+        log(
+            "I0501 10:00:00.000000       1 main.go:40] starting controller v0.9.1",
+            "F0501 10:00:00.100000       1 main.go:52] failed to create clientset: open /var/run/secrets/kubernetes.io/serviceaccount/token: no such file or directory",
+        ),
+        "file-not-found",
+        "F0501 10:00:00.100000       1 main.go:52] failed to create clientset: open /var/run/secrets/kubernetes.io/serviceaccount/token: no such file or directory",
+        id="klog-fatal-token-missing",
+    ),
+    pytest.param(
+        "Node 20 ESM resolution failure (source line, caret, error with code, then the version footer)",
+        log(
+            "node:internal/modules/esm/resolve:853",
+            "  throw new ERR_MODULE_NOT_FOUND(packageName, fileURLToPath(base), null);",
+            "        ^",
+            "",
+            "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'express' imported from /app/server.js",
+            "    at packageResolve (node:internal/modules/esm/resolve:853:9)",
+            "    at moduleResolve (node:internal/modules/esm/resolve:910:20) {",
+            "  code: 'ERR_MODULE_NOT_FOUND'",
+            "}",
+            "",
+            "Node.js v20.11.0",
+        ),
+        "node-exception",
+        "Error [ERR_MODULE_NOT_FOUND]: Cannot find package 'express' imported from /app/server.js",
+        id="node-esm-module-not-found",
+    ),
+    pytest.param(
+        "https://github.com/keycloak/keycloak-benchmark/issues/231 (Keycloak JSON logs: the cause, then the --verbose hint)",
+        log(
+            '{"timestamp":"2022-10-19T16:22:05.4Z","sequence":41,"loggerName":"org.keycloak.quarkus.runtime.hostname.DefaultHostnameProvider","level":"INFO","message":"Hostname settings: Base URL: <unset>"}',
+            '{"timestamp":"2022-10-19T16:22:07.1Z","sequence":52,"loggerName":"org.keycloak.quarkus.runtime.cli.ExecutionExceptionHandler","level":"ERROR","message":"ERROR: Failed to start server in (production) mode"}',
+            '{"timestamp":"2022-10-19T16:22:07.1Z","sequence":53,"loggerName":"org.keycloak.quarkus.runtime.cli.ExecutionExceptionHandler","level":"ERROR","message":"ERROR: Key material not provided to setup HTTPS. Please configure your keys/certificates or start the server in development mode."}',
+            '{"timestamp":"2022-10-19T16:22:07.1Z","sequence":54,"loggerName":"org.keycloak.quarkus.runtime.cli.ExecutionExceptionHandler","level":"ERROR","message":"For more details run the same command passing the \'--verbose\' option. Also you can use \'--help\' to see the details about the usage of the particular command."}',
+        ),
+        "error-line",
+        '{"timestamp":"2022-10-19T16:22:07.1Z","sequence":53,"loggerName":"org.keycloak.quarkus.runtime.cli.ExecutionExceptionHandler","level":"ERROR","message":"ERROR: Key material not provided to setup HTTPS. Please configure your keys/certificates or start the server in development mode."}',
+        id="keycloak-json-cause-then-hint",
+    ),
 ]
 
 
 @pytest.mark.parametrize("source,text,kind,line", CASES)
 def test_posted_crash_output(source, text, kind, line):
     got = find(text, "previous-logs")
+    line = line if len(line) <= crash.MAX_LINE else line[: crash.MAX_LINE - 1] + "…"  # LINE is clipped
     assert got == Crash(kind, line, "previous-logs"), f"{source}: {got}"

@@ -239,7 +239,7 @@ _LEVELS = {word: level for level, words in (
 ) for word in words.split()}
 _PLAIN_LEVEL = re.compile(
     r"\b(TRACE|DEBUG|INFO|NOTICE|WARN(?:ING)?|ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE|EMERG|ALERT)\b"
-    r"|\[(trace|debug|info|notice|warn|error|crit|alert|emerg)\]"
+    r"|\[(trace|debug|info|notice|warn|warning|error|crit|critical|alert|emerg|fatal)\]"
     r"|^(TRAC|DEBU|INFO|WARN|ERRO|FATA|PANI)\[\d|^([IWEF])\d{4} \d\d:\d\d:\d\d")
 _LOGFMT_LEVEL = re.compile(r'(?:^|\s)(?:level|lvl)="?(\w+)')
 _LOGFMT_TEXT = re.compile(r'(?:^|\s)(?:msg|message|error|err)=("(?:[^"\\]|\\.)*"|\S*)')
@@ -508,6 +508,9 @@ _REPORT_END = re.compile(r"\s*Action:\s*$")
 # output ("Error: msg", blank, "Caused by:", "    0: ...", "    1: ...") and eyre's
 # ("Error: ", "   0: ...", "   1: ...").
 _CAUSES_HEADER = re.compile(r"\s*(?:Error|Caused by):\s*$")
+# Erlang/Elixir exit reasons nest one per line, innermost last: "    ** (EXIT) shutdown: failed
+# to start child: X", "        ** (EXIT) no process: ..." (Elixir's Exception.format_exit).
+_EXIT_CHAIN = re.compile(r"\s*\*\* \(EXIT\) ")
 
 
 def _is_echo(text: str) -> bool:
@@ -526,6 +529,11 @@ def _report(lines: list[str], raw: list[str]) -> tuple[int, int, str, str] | Non
         if "Description:" in line and _REPORT_START.match(line):
             end = next((j for j in range(i + 1, len(lines)) if _REPORT_END.match(lines[j])), len(lines))
             body = [j for j in range(i + 1, end) if lines[j].strip()]
+        elif "** (EXIT) " in line and _EXIT_CHAIN.match(line) and not (i and _EXIT_CHAIN.match(lines[i - 1])):
+            j = i
+            while j + 1 < len(lines) and _EXIT_CHAIN.match(lines[j + 1]):
+                j += 1
+            body, end = [j], j + 1
         elif ("Error:" in line or "Caused by:" in line) and _CAUSES_HEADER.match(line):
             body = []
             for j in range(i + 1, len(lines)):
@@ -559,8 +567,20 @@ def _scan(lines: list[str], raw: list[str], start: int = 0,
             if _is_echo(text):
                 echo = echo or ("error-line", raw[i])
             else:
-                fallback = ("error-line", raw[_item(lines, i) if _SUMMARY.search(text[:ECHO_CHARS]) else i])
+                fallback = ("error-line", raw[_item(lines, i) if _SUMMARY.search(text[:ECHO_CHARS]) else _original(lines, i)])
     return fallback or echo
+
+
+def _original(lines: list[str], i: int) -> int:
+    """A line repeated as the tail of a fuller line shortly before it (Envoy and nginx print
+    the error to their log and again, bare, to stderr): the fuller line, which says where."""
+    tail = lines[i].strip()
+    if len(tail) < 20 or len(tail) > ECHO_CHARS:
+        return i
+    for j in range(i - 1, max(-1, i - 20), -1):
+        if len(lines[j]) > len(tail) and lines[j].rstrip().endswith(tail):
+            return j
+    return i
 
 
 def _item(lines: list[str], i: int) -> int:
