@@ -238,3 +238,12 @@ def test_files_and_the_engine_agree_on_the_snapshot_moment():
         d = diagnose(pod, events, snapshot_time([pod], events)).to_dict()
         want = case["cause"] if isinstance(case["cause"], list) else [case["cause"]]
         assert d["cause"] in want, name
+
+
+def test_a_restart_that_is_history_names_the_pod_level_limit():
+    from datetime import timedelta
+
+    _, pod, _ = _case("pod-level-resources-oom-at-pod-limit")
+    d = diagnose(pod, [], snapshot_time([pod], []) + timedelta(hours=5)).to_dict()
+    etl = next(c for c in d["containers"] if c["name"] == "etl")
+    assert etl["cause"] == "healthy" and "OOM-killed at the pod's 2Gi limit" in etl["summary"]

@@ -712,7 +712,9 @@ def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx, note
                     f"(older than the {human_duration(ctx.recent.total_seconds())} recent window)"]
         if restarts:
             evidence.append(f"{restarts} restart{'s' if restarts != 1 else ''} in all, not repeated recently")
-        what = _short(last_restart, limit) if last_restart else "why is not recorded (its lastState is empty)"
+        pod_limit = "" if limit else sem.pod_memory_limit(ctx.spec)
+        what = (_short(last_restart, limit or pod_limit, "the pod's" if pod_limit else "its") if last_restart
+                else "why is not recorded (its lastState is empty)")
         summary = f"{j.label} {ref.name} is healthy now; last restart {when}: {what}."
         cause, confidence, severity = Cause.HEALTHY, Confidence.HIGH, Severity.OK
     if j.starting or j.terminating or j.by_design or ref.type == ob.EPHEMERAL:
@@ -792,11 +794,11 @@ def _with_crash(cause: Cause, confidence: Confidence, evidence: list[str], crash
     return cause, confidence, evidence, steps
 
 
-def _short(lr: LastRestart, limit: str | None) -> str:
+def _short(lr: LastRestart, limit: str | None, whose: str = "its") -> str:
     """A restart's cause in a few words: "OOM-killed at its 256Mi limit"."""
     code = exitcodes.decode(lr.exit_code).short() if lr.exit_code is not None else ""
     return {
-        Cause.OOM_KILLED: f"OOM-killed at its {limit} limit" if limit else "OOM-killed (no memory limit)",
+        Cause.OOM_KILLED: f"OOM-killed at {whose} {limit} limit" if limit else "OOM-killed (no memory limit)",
         Cause.LIVENESS_PROBE_FAILED: "killed by its failing liveness probe",
         Cause.STARTUP_PROBE_FAILED: "killed because its startup probe never passed",
         Cause.APP_ERROR: f"exited with code {lr.exit_code} by itself",
@@ -1503,6 +1505,9 @@ class _Judge:
                 target = ob.format_bytes(b * 2)
                 steps.append(f"raise resources.limits.memory above {self.limit} (e.g. {target}) or find the leak"
                              + (f": kubectl set resources {workload} -n {ns} -c {c} --limits=memory={target}" if workload else ""))
+            elif sem.pod_memory_limit(self.ctx.spec):
+                steps.append(f"raise the pod-level spec.resources.limits.memory above {sem.pod_memory_limit(self.ctx.spec)}, "
+                             "or give this container a limit of its own so it cannot starve its siblings")
             else:
                 steps.append("set resources.requests.memory and resources.limits.memory to what it really uses")
             steps.append(f"kubectl top pod -n {ns} {pod} --containers")
