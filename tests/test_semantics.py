@@ -247,3 +247,15 @@ def test_a_restart_that_is_history_names_the_pod_level_limit():
     d = diagnose(pod, [], snapshot_time([pod], []) + timedelta(hours=5)).to_dict()
     etl = next(c for c in d["containers"] if c["name"] == "etl")
     assert etl["cause"] == "healthy" and "OOM-killed at the pod's 2Gi limit" in etl["summary"]
+
+
+def test_liveness_waits_for_the_startup_probe():
+    live, startup = cfg(delay=0, period=5, threshold=3), cfg("startup", delay=30, period=10, threshold=30)
+    assert sem.probe_kill_impossible(live, 20) == ""
+    why = sem.probe_kill_impossible(live, 20, startup)
+    assert "at least 40s" in why and "startup probe passes" in why
+    assert sem.probe_kill_impossible(cfg("startup", delay=0, period=10, threshold=3), 25, startup) == ""
+
+
+def test_resize_restart_wording_for_sidecars_too():
+    assert sem.resize_restart("Init container proxy resize requires restart")

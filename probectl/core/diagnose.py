@@ -1340,7 +1340,8 @@ class _Judge:
             return False
         stats = self.probes.get(kind)
         cfg = stats.config if stats else None
-        impossible = sem.probe_kill_impossible(cfg, t.run_seconds)
+        startup = self.probes.get("startup")
+        impossible = sem.probe_kill_impossible(cfg, t.run_seconds, startup.config if startup else None)
         if impossible:
             self.ruled_out.append(impossible)
             return False

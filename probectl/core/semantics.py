@@ -36,17 +36,20 @@ def probe_kill_floor(cfg: ProbeConfig) -> int:
     return cfg.initial_delay + (cfg.failure_threshold - 1) * cfg.period
 
 
-def probe_kill_impossible(cfg: ProbeConfig | None, run_seconds: float | None) -> str:
+def probe_kill_impossible(cfg: ProbeConfig | None, run_seconds: float | None, startup: ProbeConfig | None = None) -> str:
     """Why a probe cannot have killed an instance that ran `run_seconds`; "" when it could
-    have (or when the config or the run time is unknown)."""
+    have (or when the config or the run time is unknown). With a startup probe, liveness
+    probing starts only once it has passed (prober/worker.go skips liveness while the
+    container is not Started), at the earliest after its initialDelaySeconds."""
     if cfg is None or run_seconds is None:
         return ""
-    floor = probe_kill_floor(cfg)
+    floor = probe_kill_floor(cfg) + (startup.initial_delay if startup and cfg.kind == "liveness" else 0)
     if run_seconds >= floor - _SLACK:
         return ""
+    waits = "; liveness probing starts only after the startup probe passes" if startup and cfg.kind == "liveness" else ""
     return (f"its {cfg.kind} probe cannot have killed it: a kill needs {cfg.failure_threshold} consecutive failures "
-            f"{cfg.period}s apart after initialDelaySeconds {cfg.initial_delay} (at least {floor}s of life), and that "
-            f"instance ran {int(run_seconds)}s; failures counted across restarts do not add up to a kill")
+            f"{cfg.period}s apart after initialDelaySeconds {cfg.initial_delay} (at least {floor}s of life{waits}), "
+            f"and that instance ran {int(run_seconds)}s; failures counted across restarts do not add up to a kill")
 
 
 # DisruptionTarget reasons (core/v1 types.go; KEP-3329). 1.25/1.26 wrote the scheduler's as
@@ -202,11 +205,11 @@ def pod_memory_limit(spec: dict) -> str:
 # -- in-place resize (KEP-1287)
 
 # kuberuntime_manager.go computePodResizeAction: Killing "Container %s resize requires restart"
-_RESIZE = re.compile(r"Container (\S+) resize requires restart")
+_RESIZE = re.compile(r"(?:Init c|C)ontainer (\S+) resize requires restart")
 
 
 def resize_restart(message: str) -> bool:
-    return bool(_RESIZE.match(message or ""))
+    return bool(_RESIZE.search(message or ""))
 
 
 def resize_restarts(spec: dict) -> list[str]:
