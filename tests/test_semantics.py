@@ -134,6 +134,9 @@ def test_restart_all_finds_the_trigger_and_its_siblings():
     assert sem.killed_by_restart_all(ra, "main", datetime(2026, 1, 12, 10, 14, 0, tzinfo=timezone.utc))
     assert not sem.killed_by_restart_all(ra, "main", datetime(2026, 1, 12, 9, 0, 0, tzinfo=timezone.utc))
     assert not sem.killed_by_restart_all(ra, "w", datetime(2026, 1, 12, 10, 14, 0, tzinfo=timezone.utc))
+    # the re-run of an init container, started after the trigger, ends on its own
+    assert not sem.killed_by_restart_all(ra, "main", datetime(2026, 1, 12, 10, 14, 30, tzinfo=timezone.utc),
+                                         datetime(2026, 1, 12, 10, 14, 20, tzinfo=timezone.utc))
 
 
 def test_restart_all_needs_a_matching_exit():

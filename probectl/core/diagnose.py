@@ -663,6 +663,8 @@ def _container(ref: ob.ContainerRef, cevents: list[EventRecord], ctx: _Ctx, note
     current = _termination(state_obj, True)
     previous = _termination(ob.get(status, "lastState", default={}), False)
     last = current or previous
+    if sem.rerun_after_trigger(ctx.restart_all, ref.name, current, previous):
+        last = previous  # an init container that fired RestartAllContainers, then completed on the re-run
     restarts = ob.integer(status, "restartCount", default=0) or 0
     ready = ob.get(status, "ready") if isinstance(ob.get(status, "ready"), bool) else None
     if not status:
@@ -1218,7 +1220,7 @@ class _Judge:
                     + (f": {_clip(detail, 200)}" if detail else "."), evidence)
 
         ra = self.ctx.restart_all
-        if sem.killed_by_restart_all(ra, self.name, t.finished_at):
+        if sem.killed_by_restart_all(ra, self.name, t.finished_at, t.started_at):
             self.by_design = True
             evidence.append(f"{ra.trigger} exited {ra.exit_code}, which its {ra.rule.describe()} answers by restarting "
                             "every container of the pod: the kubelet stopped this one without a grace period (KEP-5532)")

@@ -166,13 +166,26 @@ def restart_all(pod: dict) -> RestartAll | None:
 _COLLATERAL = timedelta(seconds=90)
 
 
-def killed_by_restart_all(ra: RestartAll | None, name: str, finished_at: datetime | None) -> bool:
-    """Did this container's run end because another container fired RestartAllContainers?"""
+def killed_by_restart_all(ra: RestartAll | None, name: str, finished_at: datetime | None,
+                          started_at: datetime | None = None) -> bool:
+    """Did this container's run end because another container fired RestartAllContainers?
+    The run was under way when the trigger exited, and ended shortly after (a run started
+    after it is the re-run, which ends on its own)."""
     if ra is None or name == ra.trigger:
         return False
     if ra.at is None or finished_at is None:
         return ra.restarting
+    if started_at is not None and started_at > ra.at + timedelta(seconds=_SLACK):
+        return False
     return ra.at - timedelta(seconds=_SLACK) <= finished_at <= ra.at + _COLLATERAL
+
+
+def rerun_after_trigger(ra: RestartAll | None, name: str, current, previous) -> bool:
+    """Is this the container whose exit fired RestartAllContainers, now run again to
+    completion (an init container)? Its previous run, not the clean re-run, says why the
+    pod restarted."""
+    return (ra is not None and name == ra.trigger and current is not None and previous is not None
+            and current.exit_code == 0 and previous.exit_code == ra.exit_code)
 
 
 # -- stop signals (KEP-4960)
