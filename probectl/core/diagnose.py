@@ -309,7 +309,7 @@ def diagnose(pod: dict, events: list, now: datetime | None = None, *, events_not
     main_done = bool(main) and all(isinstance(ob.get(r.status, "state", "terminated"), dict) for r in main)
     ctx = _Ctx(info, spec, now, tuple(pod_events), min(times) if times else None, recent or RECENT,
                _deletion_requested(pod, spec), started, main_done=main_done or info.phase in ("Succeeded", "Failed"),
-               clock_known=clock_known, restart_all=sem.restart_all(pod))
+               clock_known=clock_known, restart_all=sem.restart_all(pod, refs))
     ctx = _Ctx(**{**ctx.__dict__, "pod_level": _pod_level(pod, ctx)})
 
     notes: list[str] = []

@@ -136,12 +136,16 @@ class RestartAll:
     restarting: bool  # condition AllContainersRestarting is True now
 
 
-def restart_all(pod: dict) -> RestartAll | None:
+def restart_all(pod: dict, refs: list[ob.ContainerRef] | None = None) -> RestartAll | None:
     """The most recent exit that fired a RestartAllContainers rule (KEP-5532): the kubelet
     then kills every other container without grace or preStop, removes them and starts the
-    pod again from its init containers; each container's lastState keeps the killed run."""
+    pod again from its init containers; each container's lastState keeps the killed run.
+    `refs` are the pod's containers when the caller has them already."""
+    if not any(isinstance(c, dict) and c.get("restartPolicyRules")
+               for key in ("containers", "initContainers") for c in ob.get(pod, "spec", key) or ()):
+        return None  # the common case, cheaply
     best: RestartAll | None = None
-    for ref in ob.containers(pod):
+    for ref in refs if refs is not None else ob.containers(pod):
         if ref.type == ob.EPHEMERAL or not ob.dicts(ref.spec, "restartPolicyRules"):
             continue
         for where in ("state", "lastState"):
