@@ -856,6 +856,42 @@ CASES = [
         '{"timestamp":"2022-10-19T16:22:07.1Z","sequence":53,"loggerName":"org.keycloak.quarkus.runtime.cli.ExecutionExceptionHandler","level":"ERROR","message":"ERROR: Key material not provided to setup HTTPS. Please configure your keys/certificates or start the server in development mode."}',
         id="keycloak-json-cause-then-hint",
     ),
+    # --- JSON logging: the stack trace inside a field ---------------------------------------
+    pytest.param(
+        "logstash-logback-encoder (Spring Boot JSON logs): message 'Application run failed', the chain in stack_trace",
+        log('{"@timestamp": "2024-06-01T10:00:00.001Z", "message": "Starting Application using Java 21", "level": "INFO"}', '{"@timestamp": "2024-06-01T10:00:03.101Z", "@version": "1", "message": "Application run failed", "logger_name": "org.springframework.boot.SpringApplication", "thread_name": "main", "level": "ERROR", "level_value": 40000, "stack_trace": "org.springframework.beans.factory.BeanCreationException: Error creating bean with name \'dataSource\'\\n\\tat org.springframework.beans.factory.support.AbstractAutowireCapableBeanFactory.initializeBean(AbstractAutowireCapableBeanFactory.java:1786)\\nCaused by: org.postgresql.util.PSQLException: The connection attempt failed.\\n\\tat org.postgresql.core.v3.ConnectionFactoryImpl.openConnectionImpl(ConnectionFactoryImpl.java:354)\\n\\t... 48 common frames omitted\\nCaused by: java.net.UnknownHostException: postgres\\n\\tat java.base/sun.nio.ch.NioSocketImpl.connect(NioSocketImpl.java:567)\\n\\t... 60 common frames omitted\\n"}'),
+        "dns-lookup-failed",
+        '{"@timestamp": "2024-06-01T10:00:03.101Z", "@version": "1", "message": "Application run failed", "logger_name": "org.springframework.boot.SpringApplication", "thread_name": "main", "level": "ERROR", "level_value": 40000, "stack_trace": "org.springframework.beans.factory.BeanCreationException: Error creating bean with name \'dataSource\'\\n\\tat org.springframework.beans.factory.support.AbstractAutowireCapableBeanFactory.initializeBean(AbstractAutowireCapableBeanFactory.java:1786)\\nCaused by: org.postgresql.util.PSQLException: The connection attempt failed.\\n\\tat org.postgresql.core.v3.ConnectionFactoryImpl.openConnectionImpl(ConnectionFactoryImpl.java:354)\\n\\t... 48 common frames omitted\\nCaused by: java.net.UnknownHostException: postgres\\n\\tat java.base/sun.nio.ch.NioSocketImpl.connect(NioSocketImpl.java:567)\\n\\t... 60 common frames omitted\\n"}',
+        id="json-logback-stack-trace-innermost-cause",
+    ),
+    pytest.param(
+        ".NET JSON console logger (LogLevel/Message/Exception, capitalised keys) with inner exceptions",
+        log('{"EventId": 6, "LogLevel": "Critical", "Category": "Microsoft.AspNetCore.Hosting.Diagnostics", "Message": "Application startup exception", "Exception": "System.IO.IOException: Failed to bind to address http://[::]:8080: address already in use.\\n ---> Microsoft.AspNetCore.Connections.AddressInUseException: Address already in use\\n ---> System.Net.Sockets.SocketException (98): Address already in use\\n   at System.Net.Sockets.Socket.DoBind(EndPoint endPointSnapshot, SocketAddress socketAddress)\\n   --- End of inner exception stack trace ---", "State": {"Message": "Application startup exception"}}'),
+        "address-in-use",
+        '{"EventId": 6, "LogLevel": "Critical", "Category": "Microsoft.AspNetCore.Hosting.Diagnostics", "Message": "Application startup exception", "Exception": "System.IO.IOException: Failed to bind to address http://[::]:8080: address already in use.\\n ---> Microsoft.AspNetCore.Connections.AddressInUseException: Address already in use\\n ---> System.Net.Sockets.SocketException (98): Address already in use\\n   at System.Net.Sockets.Socket.DoBind(EndPoint endPointSnapshot, SocketAddress socketAddress)\\n   --- End of inner exception stack trace ---", "State": {"Message": "Application startup exception"}}',
+        id="json-dotnet-console-exception",
+    ),
+    pytest.param(
+        "Serilog compact JSON (@t/@mt/@l/@x): a fatal record whose exception names no root cause",
+        log('{"@t": "2024-06-01T10:00:00.1234567Z", "@mt": "Host terminated unexpectedly", "@l": "Fatal", "@x": "System.InvalidOperationException: Unable to resolve service for type \'Orders.IClock\' while attempting to activate \'Orders.Api\'.\\n   at Microsoft.Extensions.DependencyInjection.ActivatorUtilities.GetService(IServiceProvider sp, Type type, Type requiredBy, Boolean isDefaultParameterRequired)\\n   at Program.<Main>$(String[] args) in /src/Program.cs:line 41"}'),
+        "dotnet-exception",
+        '{"@t": "2024-06-01T10:00:00.1234567Z", "@mt": "Host terminated unexpectedly", "@l": "Fatal", "@x": "System.InvalidOperationException: Unable to resolve service for type \'Orders.IClock\' while attempting to activate \'Orders.Api\'.\\n   at Microsoft.Extensions.DependencyInjection.ActivatorUtilities.GetService(IServiceProvider sp, Type type, Type requiredBy, Boolean isDefaultParameterRequired)\\n   at Program.<Main>$(String[] args) in /src/Program.cs:line 41"}',
+        id="json-serilog-compact-exception",
+    ),
+    pytest.param(
+        "python-json-logger: logger.exception() puts the traceback in exc_info",
+        log('{"asctime": "2024-06-01 10:00:00,123", "levelname": "ERROR", "name": "worker", "message": "worker crashed", "exc_info": "Traceback (most recent call last):\\n  File \\"/app/worker.py\\", line 40, in main\\n    conn = psycopg2.connect(dsn)\\n  File \\"/usr/local/lib/python3.12/site-packages/psycopg2/__init__.py\\", line 122, in connect\\n    conn = _connect(dsn, connection_factory=connection_factory, **kwasync)\\npsycopg2.OperationalError: connection to server at \\"db\\" (10.96.7.7), port 5432 failed: Connection refused\\n\\tIs the server running on that host and accepting TCP/IP connections?\\n"}'),
+        "connection-refused",
+        '{"asctime": "2024-06-01 10:00:00,123", "levelname": "ERROR", "name": "worker", "message": "worker crashed", "exc_info": "Traceback (most recent call last):\\n  File \\"/app/worker.py\\", line 40, in main\\n    conn = psycopg2.connect(dsn)\\n  File \\"/usr/local/lib/python3.12/site-packages/psycopg2/__init__.py\\", line 122, in connect\\n    conn = _connect(dsn, connection_factory=connection_factory, **kwasync)\\npsycopg2.OperationalError: connection to server at \\"db\\" (10.96.7.7), port 5432 failed: Connection refused\\n\\tIs the server running on that host and accepting TCP/IP connections?\\n"}',
+        id="json-python-exc-info",
+    ),
+    pytest.param(
+        "log4j2 JsonLayout: the exception in thrown (name, message, extendedStackTrace)",
+        log('{"instant": {"epochSecond": 1717236000, "nanoOfSecond": 0}, "thread": "main", "level": "ERROR", "loggerName": "com.acme.Main", "message": "Startup failed", "thrown": {"commonElementCount": 0, "localizedMessage": "Missing required configuration \\"bootstrap.servers\\" which has no default value.", "message": "Missing required configuration \\"bootstrap.servers\\" which has no default value.", "name": "org.apache.kafka.common.config.ConfigException", "extendedStackTrace": "org.apache.kafka.common.config.ConfigException: Missing required configuration \\"bootstrap.servers\\" which has no default value.\\n\\tat org.apache.kafka.common.config.ConfigDef.parseValue(ConfigDef.java:493)\\n\\tat com.acme.Main.main(Main.java:12)\\n"}, "endOfBatch": false, "loggerFqcn": "org.apache.logging.log4j.spi.AbstractLogger"}'),
+        "java-exception",
+        '{"instant": {"epochSecond": 1717236000, "nanoOfSecond": 0}, "thread": "main", "level": "ERROR", "loggerName": "com.acme.Main", "message": "Startup failed", "thrown": {"commonElementCount": 0, "localizedMessage": "Missing required configuration \\"bootstrap.servers\\" which has no default value.", "message": "Missing required configuration \\"bootstrap.servers\\" which has no default value.", "name": "org.apache.kafka.common.config.ConfigException", "extendedStackTrace": "org.apache.kafka.common.config.ConfigException: Missing required configuration \\"bootstrap.servers\\" which has no default value.\\n\\tat org.apache.kafka.common.config.ConfigDef.parseValue(ConfigDef.java:493)\\n\\tat com.acme.Main.main(Main.java:12)\\n"}, "endOfBatch": false, "loggerFqcn": "org.apache.logging.log4j.spi.AbstractLogger"}',
+        id="json-log4j2-thrown",
+    ),
 ]
 
 

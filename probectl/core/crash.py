@@ -243,7 +243,14 @@ _PLAIN_LEVEL = re.compile(
     r"|^(TRAC|DEBU|INFO|WARN|ERRO|FATA|PANI)\[\d|^([IWEF])\d{4} \d\d:\d\d:\d\d")
 _LOGFMT_LEVEL = re.compile(r'(?:^|\s)(?:level|lvl)="?(\w+)')
 _LOGFMT_TEXT = re.compile(r'(?:^|\s)(?:msg|message|error|err)=("(?:[^"\\]|\\.)*"|\S*)')
-_TEXT_KEYS = ("msg", "message", "error", "err", "error.message", "exception", "reason")
+# JSON record fields, matched case-insensitively: levels (zap, logrus, bunyan/pino, ECS
+# "log.level", Python "levelname", .NET console "LogLevel", Serilog compact "@l"), messages
+# ("@m"/"@mt": Serilog) and the fields that carry a whole stack trace or exception report
+# (logstash-logback "stack_trace", zap "stacktrace", Python "exc_info", .NET "Exception",
+# Serilog "@x", ECS "error.stack_trace", log4j2 JSON "thrown").
+_LEVEL_KEYS = ("level", "lvl", "severity", "log.level", "levelname", "loglevel", "@l")
+_TEXT_KEYS = ("msg", "message", "@m", "@mt", "error", "err", "error.message", "exception", "@x", "reason")
+_STACK_KEYS = ("stack_trace", "stacktrace", "exc_info", "exception", "@x", "error.stack_trace", "stack", "thrown", "err")
 _ERROR_NEEDLES = ("error", "fatal", "panic", "exception", "fail", "cannot", "can't", "could",
                   "unable to", "refused", "denied", "unreachable", "not found", "no such", "invalid",
                   "abort", "segmentation fault", "core dumped", "timed out", "timeout", "crash", "missing")
@@ -285,7 +292,7 @@ class _Anchor:
     root: str | None
 
 
-def find(text: str | bytes | Iterable[str] | None, source: str) -> Crash | None:
+def find(text: str | bytes | Iterable[str] | None, source: str, _nested: bool = False) -> Crash | None:
     """The line that says why the process died, classified; None if nothing reads as an error."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
@@ -294,11 +301,11 @@ def find(text: str | bytes | Iterable[str] | None, source: str) -> Crash | None:
     anchors = _anchors(lines, raw)
     report = _report(lines, raw)
     if report and (not anchors or report[0] > anchors[-1].idx):
-        hit = _scan(lines, raw, start=report[1], fatal_only=True) or report[2:]
+        hit = _scan(lines, raw, start=report[1], fatal_only=True, nested=_nested) or report[2:]
     elif anchors:
-        hit = _scan(lines, raw, start=anchors[-1].idx + 1, fatal_only=True) or _pick(anchors, lines)
+        hit = _scan(lines, raw, start=anchors[-1].idx + 1, fatal_only=True, nested=_nested) or _pick(anchors, lines)
     else:
-        hit = _scan(lines, raw)
+        hit = _scan(lines, raw, nested=_nested)
     if hit is None:
         return None
     kind, line = hit
@@ -452,13 +459,22 @@ def _level(value: object, numeric: bool = False) -> str | None:
 
 
 def _field_text(value: object) -> str:
-    if isinstance(value, dict):  # e.g. pino's err: {"type", "message", "stack"}
-        return " ".join(str(value[k]) for k in ("type", "message", "msg", "error") if value.get(k))
+    if isinstance(value, dict):  # e.g. pino's err: {"type", "message", "stack"}; log4j2's thrown: {"name", "message"}
+        return " ".join(str(value[k]) for k in ("type", "name", "message", "msg", "error") if value.get(k))
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _record(line: str) -> tuple[str | None, str]:
-    """(level, text to classify) of a log line: JSON record, logfmt, or plain text."""
+def _stack_text(value: object) -> str:
+    """A multi-line stack trace or exception report held in one JSON field, else ""."""
+    if isinstance(value, dict):
+        value = next((value[k] for k in ("stack", "extendedStackTrace", "stack_trace", "stacktrace")
+                      if isinstance(value.get(k), str)), None)
+    return value if isinstance(value, str) and "\n" in value else ""
+
+
+def _record(line: str, stack: list | None = None) -> tuple[str | None, str]:
+    """(level, text to classify) of a log line: JSON record, logfmt, or plain text. A JSON
+    record's stack trace field, if any, is appended to `stack`."""
     s = line.strip()
     if s.startswith("{") and s.endswith("}"):
         try:
@@ -466,9 +482,11 @@ def _record(line: str) -> tuple[str | None, str]:
         except (ValueError, RecursionError):
             obj = None
         if isinstance(obj, dict):
-            level = next((lv for k in ("level", "lvl", "severity", "log.level", "levelname")
-                          if (lv := _level(obj.get(k), numeric=k == "level"))), None)
-            text = " ".join(_field_text(obj[k]) for k in _TEXT_KEYS if obj.get(k) is not None)
+            low = {k.lower(): v for k, v in obj.items() if isinstance(k, str)}
+            level = next((lv for k in _LEVEL_KEYS if (lv := _level(low.get(k), numeric=k == "level"))), None)
+            text = " ".join(_field_text(low[k]) for k in _TEXT_KEYS if low.get(k) is not None)
+            if stack is not None:
+                stack += [t for k in _STACK_KEYS if (t := _stack_text(low.get(k)))][:1]
             return level, text or s
     if ("level=" in line or "lvl=" in line) and len(line) <= 4096 and (m := _LOGFMT_LEVEL.search(line)):
         text = " ".join(v.strip('"').replace('\\"', '"') for v in _LOGFMT_TEXT.findall(line))
@@ -551,18 +569,28 @@ def _report(lines: list[str], raw: list[str]) -> tuple[int, int, str, str] | Non
 
 
 def _scan(lines: list[str], raw: list[str], start: int = 0,
-          fatal_only: bool = False) -> tuple[str, str] | None:
+          fatal_only: bool = False, nested: bool = False) -> tuple[str, str] | None:
     """The last line from `start` naming a root cause, else the last one reading as an error."""
     fallback = echo = None
+    budget = 3
     for i in range(len(lines) - 1, start - 1, -1):
         line = lines[i]
         if not line.strip() or _FRAME.match(line):
             continue
-        level, text = _record(line)
+        stack: list[str] | None = None if nested else []
+        level, text = _record(line, stack)
         if level in ("warn", "info") or (fatal_only and level != "fatal"):
             continue
+        inner = None
+        if stack and budget:  # the last few records' traces only: the work stays bounded
+            budget -= 1
+            inner = _inner(stack[0])
+        if inner and inner.kind in _ROOT_KINDS:
+            return inner.kind, raw[i]  # the innermost cause of the record's own stack trace
         if root := _root_kind(text):
             return root, raw[i]
+        if inner and not fatal_only and fallback is None:
+            fallback = (inner.kind, raw[i])  # e.g. a java-exception carried by a JSON record
         if fallback is None and not fatal_only and (level or _reads_as_error(text)):
             if _is_echo(text):
                 echo = echo or ("error-line", raw[i])
@@ -581,6 +609,16 @@ def _original(lines: list[str], i: int) -> int:
         if len(lines[j]) > len(tail) and lines[j].rstrip().endswith(tail):
             return j
     return i
+
+
+_ROOT_KINDS = frozenset(k for k, _, _ in _ROOT_CAUSES)
+
+
+def _inner(text: str) -> Crash | None:
+    """The telling line of a stack trace held in one JSON field (not itself searched for
+    further JSON records' stacks: one level)."""
+    found = find(text[-MAX_CHARS // 4:], "logs", _nested=True)
+    return found if found is not None and found.kind != "error-line" else None
 
 
 def _item(lines: list[str], i: int) -> int:
