@@ -892,6 +892,27 @@ CASES = [
         '{"instant": {"epochSecond": 1717236000, "nanoOfSecond": 0}, "thread": "main", "level": "ERROR", "loggerName": "com.acme.Main", "message": "Startup failed", "thrown": {"commonElementCount": 0, "localizedMessage": "Missing required configuration \\"bootstrap.servers\\" which has no default value.", "message": "Missing required configuration \\"bootstrap.servers\\" which has no default value.", "name": "org.apache.kafka.common.config.ConfigException", "extendedStackTrace": "org.apache.kafka.common.config.ConfigException: Missing required configuration \\"bootstrap.servers\\" which has no default value.\\n\\tat org.apache.kafka.common.config.ConfigDef.parseValue(ConfigDef.java:493)\\n\\tat com.acme.Main.main(Main.java:12)\\n"}, "endOfBatch": false, "loggerFqcn": "org.apache.logging.log4j.spi.AbstractLogger"}',
         id="json-log4j2-thrown",
     ),
+    # --- a cause and an echo phrase on the same line: the cause counts ----------------------
+    pytest.param(
+        "logrus fatal with the cause and ', exiting' after an earlier error-level warning-in-disguise",
+        log(
+            'time="2024-06-01T10:00:00Z" level=error msg="metrics endpoint disabled: no port configured"',
+            'time="2024-06-01T10:00:01Z" level=fatal msg="failed to load TLS certificate /tls/tls.crt: PEM decode failed, exiting"',
+        ),
+        "error-line",
+        'time="2024-06-01T10:00:01Z" level=fatal msg="failed to load TLS certificate /tls/tls.crt: PEM decode failed, exiting"',
+        id="logrus-fatal-cause-then-exiting",
+    ),
+    pytest.param(
+        "a plain FATAL line naming the missing setting before 'shutting down'",
+        log(
+            "2024-06-01 10:00:00 ERROR cache warm-up skipped: redis unavailable",
+            "2024-06-01 10:00:00 FATAL license key missing (set LICENSE_KEY), shutting down",
+        ),
+        "error-line",
+        "2024-06-01 10:00:00 FATAL license key missing (set LICENSE_KEY), shutting down",
+        id="fatal-missing-setting-shutting-down",
+    ),
 ]
 
 

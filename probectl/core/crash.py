@@ -509,7 +509,7 @@ _ECHO = re.compile(
     r"|\bfor more (?:details|information|info)\b|--verbose\b|\ba complete log of this run\b"
     r"|\bnot a problem with (?:npm|yarn)\b|\badditional logging output above\b"
     r"|\bto display the conditions report\b|\(see full trace by running\b"
-    r"|^npm (?:err!|error)(?: (?:code|errno|path|command|signal|syscall)\b|\s*$)")
+    r"|^npm (?:err!|error)(?: (?:code|errno|path|command|signal|syscall)\b.*|\s*$)")
 # The outcome as a summary, echo only when no ": detail" follows ("Failed to start server in
 # (production) mode", "Worker failed to boot.", "Application run failed").
 _OUTCOME = re.compile(r"\b(?:run|startup|start-up|boot) failed\b|\bfailed to (?:boot|start)\b"
@@ -531,13 +531,23 @@ _CAUSES_HEADER = re.compile(r"\s*(?:Error|Caused by):\s*$")
 _EXIT_CHAIN = re.compile(r"\s*\*\* \(EXIT\) ")
 
 
+# Level words and package-manager prefixes, set aside when judging what else a line says.
+_LEVEL_WORDS = re.compile(r"^npm (?:err!|error)|\b(?:fatal|error|err|erro|crit(?:ical)?|panic|emerg|severe)\b[:!]?",
+                          re.IGNORECASE)
+
+
 def _is_echo(text: str) -> bool:
+    """Does the line only repeat the outcome? It has an echo phrase, and once the echo
+    phrases and level words are set aside nothing in it reads as an error ("FATAL: missing
+    API_KEY, exiting" still says why; "Couldn't start Elasticsearch. Exiting." does not)."""
     text = text[:ECHO_CHARS]  # echoes are short: a 64 KiB line is judged by its start
     low = text.lower()
-    if _ECHO.search(low):
-        return True
     m = _OUTCOME.search(text)
-    return bool(m) and ": " not in text[m.end():]
+    outcome = bool(m) and ": " not in text[m.end():]
+    if not (outcome or _ECHO.search(low)):
+        return False
+    rest = _LEVEL_WORDS.sub(" ", _OUTCOME.sub(" ", _ECHO.sub(" ", low)))
+    return not _reads_as_error(rest)
 
 
 def _report(lines: list[str], raw: list[str]) -> tuple[int, int, str, str] | None:
