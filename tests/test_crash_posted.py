@@ -913,6 +913,18 @@ CASES = [
         "2024-06-01 10:00:00 FATAL license key missing (set LICENSE_KEY), shutting down",
         id="fatal-missing-setting-shutting-down",
     ),
+    pytest.param(
+        "zap: the fatal record, then error records from the shutdown it caused",
+        log(
+            '{"level":"info","ts":1717236000.1,"msg":"starting workers","count":4}',
+            '{"level":"fatal","ts":1717236001.2,"msg":"cannot start: queue \\"orders\\" does not exist"}',
+            '{"level":"error","ts":1717236001.3,"msg":"failed to flush metrics","error":"context canceled"}',
+            '{"level":"error","ts":1717236001.3,"msg":"worker 3 stopped with error","error":"context canceled"}',
+        ),
+        "error-line",
+        '{"level":"fatal","ts":1717236001.2,"msg":"cannot start: queue \\"orders\\" does not exist"}',
+        id="zap-fatal-then-shutdown-errors",
+    ),
 ]
 
 

@@ -580,8 +580,10 @@ def _report(lines: list[str], raw: list[str]) -> tuple[int, int, str, str] | Non
 
 def _scan(lines: list[str], raw: list[str], start: int = 0,
           fatal_only: bool = False, nested: bool = False) -> tuple[str, str] | None:
-    """The last line from `start` naming a root cause, else the last one reading as an error."""
-    fallback = echo = None
+    """The last line from `start` naming a root cause, else the last fatal-level line (a
+    fatal log is the program's own reason to exit: error lines after it are its shutdown),
+    else the last one reading as an error."""
+    fallback = fatal = echo = None  # the last error line, the last fatal-level one, the last echo
     budget = 3
     for i in range(len(lines) - 1, start - 1, -1):
         line = lines[i]
@@ -599,14 +601,21 @@ def _scan(lines: list[str], raw: list[str], start: int = 0,
             return inner.kind, raw[i]  # the innermost cause of the record's own stack trace
         if root := _root_kind(text):
             return root, raw[i]
-        if inner and not fatal_only and fallback is None:
-            fallback = (inner.kind, raw[i])  # e.g. a java-exception carried by a JSON record
-        if fallback is None and not fatal_only and (level or _reads_as_error(text)):
+        if fatal_only or (fatal is not None and fallback is not None):
+            continue
+        if inner:
+            hit = (inner.kind, raw[i])  # e.g. a java-exception carried by a JSON record
+        elif level or _reads_as_error(text):
             if _is_echo(text):
                 echo = echo or ("error-line", raw[i])
-            else:
-                fallback = ("error-line", raw[_item(lines, i) if _SUMMARY.search(text[:ECHO_CHARS]) else _original(lines, i)])
-    return fallback or echo
+                continue
+            hit = ("error-line", raw[_item(lines, i) if _SUMMARY.search(text[:ECHO_CHARS]) else _original(lines, i)])
+        else:
+            continue
+        fallback = fallback or hit
+        if level == "fatal" and fatal is None:
+            fatal = hit
+    return fatal or fallback or echo
 
 
 def _original(lines: list[str], i: int) -> int:
