@@ -262,3 +262,38 @@ def test_liveness_waits_for_the_startup_probe():
 
 def test_resize_restart_wording_for_sidecars_too():
     assert sem.resize_restart("Init container proxy resize requires restart")
+
+
+# --- watch: the same engine -----------------------------------------------------------------
+
+def _before(pod, restarts=0):
+    import copy
+
+    before = copy.deepcopy(pod)
+    for key in ("containerStatuses", "initContainerStatuses"):
+        for c in before["status"].get(key, []):
+            c["restartCount"], c["lastState"] = restarts, {}
+    return before
+
+
+def test_watch_reports_the_restart_all_trigger_not_its_siblings():
+    from probectl.core.watch import Tracker
+
+    _, pod, _ = _case("restart-all-containers-sibling-not-to-blame")
+    t = Tracker()
+    t.baseline(_before(pod))
+    found = t.pod_update(pod, snapshot_time([pod], []))
+    assert [(f.container, f.cause) for f in found] == [("watcher-sidecar", "app-error")]
+
+
+def test_watch_does_not_call_short_instances_probe_kills():
+    from probectl.core.watch import Tracker
+
+    _, pod, events = _case("probe-arithmetic-exit1-before-liveness-threshold")
+    before = _before(pod, restarts=5)
+    before["status"]["containerStatuses"][0]["state"] = {"running": {"startedAt": "2025-03-11T10:41:02Z"}}
+    t = Tracker()
+    t.baseline(before)
+    now = snapshot_time([pod], events)
+    found = [f for e in events for f in t.event_update(e, now)] + t.pod_update(pod, now)
+    assert found and {f.cause for f in found} == {"app-error"}
