@@ -1242,7 +1242,7 @@ class _Judge:
         changed = self._in_window(ev.is_spec_change)
         resized = self._in_window(lambda e: e.reason == "Killing" and sem.resize_restart(ev.message_of(e)))
         if resized:
-            self.terminating = True  # a deliberate restart: resizePolicy RestartContainer
+            self.by_design = True  # a deliberate restart: resizePolicy RestartContainer
             policy = ", ".join(sem.resize_restarts(self.ref.spec))
             evidence.append(f"Killing: {_clip(ev.message_of(resized[-1]))}: an in-place resize of a resource whose "
                             "resizePolicy is RestartContainer" + (f" ({policy})" if policy else "") + " (KEP-1287)")
@@ -1549,6 +1549,8 @@ class _Judge:
                 steps.append(f"kubectl describe node {self.ctx.pod.node}")
             steps.append(logs)
             steps.append("if it was asked to stop: handle SIGTERM, or raise terminationGracePeriodSeconds")
+        elif cause is Cause.TERMINATED and self.by_design:
+            steps.append("nothing to fix in this container: Kubernetes restarted it on purpose (see the evidence)")
         elif cause is Cause.TERMINATED and self.terminating:
             steps.append("nothing to fix: the pod is being deleted (a rollout, scale-down or manual deletion)")
         elif cause is Cause.TERMINATED:
