@@ -925,6 +925,21 @@ CASES = [
         '{"level":"fatal","ts":1717236001.2,"msg":"cannot start: queue \\"orders\\" does not exist"}',
         id="zap-fatal-then-shutdown-errors",
     ),
+    pytest.param(
+        "stern's default output (POD CONTAINER message on every line) around a Go panic",
+        log(
+            "api-7f9c8d6b5-x2kq4 api I0501 10:00:00.000000       1 main.go:30] starting",
+            "api-7f9c8d6b5-x2kq4 api panic: assignment to entry in nil map",
+            "api-7f9c8d6b5-x2kq4 api ",
+            "api-7f9c8d6b5-x2kq4 api goroutine 1 [running]:",
+            "api-7f9c8d6b5-x2kq4 api main.main()",
+            "api-7f9c8d6b5-x2kq4 api \t/src/main.go:42 +0x2a",
+            "api-7f9c8d6b5-x2kq4 api exit status 2",
+        ),
+        "go-panic",
+        "api-7f9c8d6b5-x2kq4 api panic: assignment to entry in nil map",
+        id="go-panic-behind-stern-prefix",
+    ),
 ]
 
 

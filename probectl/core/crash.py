@@ -297,7 +297,7 @@ def find(text: str | bytes | Iterable[str] | None, source: str, _nested: bool = 
     if source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
     raw = _lines(text)
-    lines = [_unprefixed(line) for line in raw]
+    lines = _without_common_prefix([_unprefixed(line) for line in raw])
     anchors = _anchors(lines, raw)
     report = _report(lines, raw)
     if report and (not anchors or report[0] > anchors[-1].idx):
@@ -320,6 +320,22 @@ def _unprefixed(line: str) -> str:
             break
         line = line[m.end():]
     return line
+
+
+# stern's default format, "POD CONTAINER message": the same two DNS-1123 names (the pod's
+# with a dash) in front of every line.
+_STERN = re.compile(r"([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?-[a-z0-9]+ [a-z0-9](?:[-a-z0-9]*[a-z0-9])? )")
+
+
+def _without_common_prefix(lines: list[str]) -> list[str]:
+    """Lines without a prefix that every non-blank line carries (stern's pod and container)."""
+    body = [x for x in lines if x.strip()]
+    if len(body) < 2 or not (m := _STERN.match(body[0])) or m.group(1).split()[1] in _LEVELS:
+        return lines  # "my-app error ..." is an app name and a level, not a pod and a container
+    prefix = m.group(1)
+    if not all(x.startswith(prefix) for x in body):
+        return lines
+    return [x[len(prefix):] if x.startswith(prefix) else x for x in lines]
 
 
 def _lines(text: object) -> list[str]:
