@@ -116,6 +116,12 @@ class PodFacts:
     main_done: bool = False  # every regular container has stopped: sidecars are then stopped on purpose
     clock_known: bool = True  # False: "now" is only this pod's own newest timestamp (a lone pod from a file)
 
+    @property
+    def has_events(self) -> bool:
+        """Any event about the pod in the input: kept ones, or (from a scan's index) how far
+        back the ones it did not keep reach."""
+        return bool(self.events) or self.earliest_event is not None
+
     def cmd(self, s: str) -> str:
         return s.format(ns=self.pod.namespace, pod=self.pod.name)
 
@@ -399,7 +405,7 @@ class ContainerFacts:
         """Do the events reach back to the last termination? If not, their silence means nothing."""
         t = self.last
         if t is None or t.finished_at is None:
-            return bool(self.pf.events)
+            return self.pf.has_events
         first = self.pf.earliest_event
         return first is not None and first <= t.finished_at + timedelta(seconds=5)
 

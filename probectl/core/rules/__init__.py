@@ -97,6 +97,12 @@ BY_ID: dict[str, Rule] = {r.id: r for r in ALL}
 EVENT_REASONS: frozenset[str] = frozenset().union(*(r.event_reasons for r in ALL)) | frozenset(rs.PROBE_RESULT_REASONS)
 
 
+def kept(e) -> bool:
+    """Does a surface that filters events (scan's index, watch's buffers) keep this one for
+    the engine? What some rule reads, and every Warning."""
+    return e.reason in EVENT_REASONS or e.type == "Warning"
+
+
 def judge_pod(f: PodFacts) -> PodVerdict | None:
     return first(POD, f)
 
@@ -115,4 +121,4 @@ def judge_termination(f: ContainerFacts) -> Verdict:
 
 
 __all__ = ["ALL", "BY_ID", "EVENT", "EVENT_REASONS", "POD", "STAGES", "Rule", "Stage", "judge_container",
-           "judge_pod", "judge_termination"]
+           "judge_pod", "judge_termination", "kept"]

@@ -86,14 +86,21 @@ def evicted(f: PodFacts) -> PodVerdict | None:
     return PodVerdict(Cause.EVICTED, Confidence.HIGH, summary, evidence, steps, "stopped when the pod was evicted")
 
 
-@rule("P04", "deadline-exceeded", "status.reason", "spec.activeDeadlineSeconds")
+@rule("P04", "deadline-exceeded", "status.reason", "spec.activeDeadlineSeconds", *events("DeadlineExceeded"))
 def deadline_exceeded(f: PodFacts) -> PodVerdict | None:
-    """activeDeadlineSeconds ran out: status.reason DeadlineExceeded."""
+    """activeDeadlineSeconds ran out: status.reason DeadlineExceeded, or (a fragment without
+    it) a failed pod with the kubelet's DeadlineExceeded event."""
     info = f.pod
-    if info.reason != "DeadlineExceeded":
+    noted = f.with_reason("DeadlineExceeded")
+    if info.reason == "DeadlineExceeded":
+        evidence = (f"status.reason is DeadlineExceeded: {clip(info.message) or 'no message'}",)
+    elif info.phase == "Failed" and noted:
+        # kubelet active_deadline.go: Eventf(pod, Normal, "DeadlineExceeded", "Pod was active
+        # on the node longer than the specified deadline")
+        evidence = (f"DeadlineExceeded: {clip(noted[-1].message) or 'no message'}",)
+    else:
         return None
     deadline = ob.integer(f.spec, "activeDeadlineSeconds")
-    evidence = (f"status.reason is DeadlineExceeded: {clip(info.message) or 'no message'}",)
     if deadline is not None:
         evidence += (f"spec.activeDeadlineSeconds is {deadline}",)
     summary = f"Pod {info.name} was stopped because it ran longer than its activeDeadlineSeconds" + (

@@ -226,7 +226,7 @@ def failures_over_threshold(f: ContainerFacts) -> Verdict | None:
 def no_record_unknown(f: ContainerFacts) -> Verdict | None:
     """Restarted, no last termination, no event that says why."""
     evidence = _no_record_evidence(f)
-    if not f.pf.events:
+    if not f.pf.has_events:
         evidence += ("no events in the input: what ended it is not visible",)
     n = f.restarts
     return Verdict(Cause.UNKNOWN, Confidence.LOW,
