@@ -8,7 +8,6 @@ from probectl.core.objects import get, integer, text
 
 KINDS = ("liveness", "readiness", "startup")
 SPEC_KEY = {"liveness": "livenessProbe", "readiness": "readinessProbe", "startup": "startupProbe"}
-_SPEC_KEY = SPEC_KEY  # the old private name
 
 
 def _positive(probe: dict, key: str, default: int, minimum: int) -> int:
