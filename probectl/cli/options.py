@@ -9,6 +9,9 @@ import typer
 
 from probectl.render.console import Style
 
+# The environment variable typer's completion scripts set when they call probectl back.
+COMPLETE_VAR = "_PROBECTL_COMPLETE"
+
 
 class Output(str, Enum):
     table = "table"
