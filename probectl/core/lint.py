@@ -17,7 +17,16 @@ from probectl.core import events as ev
 from probectl.core import probes as pr
 from probectl.core.diagnose import diagnose
 from probectl.core.model import API_VERSION, Cause, Severity
-from probectl.core.objects import dicts, format_bytes, get, integer, owner, quantity_bytes, text
+from probectl.core.objects import (
+    dicts,
+    format_bytes,
+    get,
+    human_duration,
+    integer,
+    owner,
+    quantity_bytes,
+    text,
+)
 
 
 @dataclass(frozen=True)
@@ -373,7 +382,7 @@ def lint_observed(pods: Iterable[dict], events: list[dict], now: datetime | None
                 if t.run_seconds <= cfg.budget_seconds + cfg.period:
                     need = max(math.ceil(t.run_seconds * 2), cfg.budget_seconds * 2)
                     threshold = math.ceil(need / cfg.period)
-                    add(pod, "PL101", c.name, f"Killed by the liveness probe {human(t.run_seconds)} after starting, within "
+                    add(pod, "PL101", c.name, f"Killed by the liveness probe {human_duration(t.run_seconds)} after starting, within "
                         f"its {cfg.budget_seconds}s budget: it was still starting.",
                         f"Add a startupProbe with the liveness handler, periodSeconds: {cfg.period} and failureThreshold: "
                         f"{threshold} (a {cfg.period * threshold}s budget).")
@@ -397,12 +406,6 @@ def lint_observed(pods: Iterable[dict], events: list[dict], now: datetime | None
         out.append(LintFinding(f.rule, f.severity, f.kind, f.namespace, f.name, f.container, f.message, f.fix,
                                pods=counts[key]))
     return out
-
-
-def human(seconds: float) -> str:
-    from probectl.core.objects import human_duration
-
-    return human_duration(seconds)
 
 
 def run(objects: Iterable[Located], pods: Iterable[dict], events: list[dict], now: datetime | None, *,
