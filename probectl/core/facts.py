@@ -159,14 +159,15 @@ class PodFacts:
 
 
 def build_pod_facts(pod: dict, events: list[EventRecord], now: datetime | None, earliest_event: datetime | None,
-                    recent: timedelta, clock_known: bool) -> PodFacts:
-    info = pod_info(pod)
+                    recent: timedelta, clock_known: bool, info: PodInfo | None = None,
+                    refs: list[ob.ContainerRef] | None = None) -> PodFacts:
+    info = info or pod_info(pod)
     times = [e.first or e.last for e in events if e.first or e.last]
     if earliest_event:
         times.append(earliest_event)
     spec = ob.get(pod, "spec", default={}) or {}
     spec = spec if isinstance(spec, dict) else {}
-    main = [r for r in ob.containers(pod) if r.type == ob.CONTAINER]
+    main = [r for r in (ob.containers(pod) if refs is None else refs) if r.type == ob.CONTAINER]
     main_done = bool(main) and all(isinstance(ob.get(r.status, "state", "terminated"), dict) for r in main)
     return PodFacts(pod, info, spec, now, tuple(events), min(times) if times else None, recent,
                     deletion_requested(pod, spec), ob.parse_time(ob.get(pod, "status", "startTime")) or info.created,

@@ -75,12 +75,11 @@ def fold_crash_line(f: ContainerFacts, d: Draft) -> Draft:
     return replace(d.with_verdict(evidence=evidence, confidence=confidence), extra_steps=d.extra_steps + steps)
 
 
-def default_severity(f: ContainerFacts, d: Draft) -> Draft:
-    """The cause's severity; a completed container that restartPolicy Always restarts is a warning."""
-    severity = SEVERITY[d.verdict.cause]
+def completed_under_always(f: ContainerFacts, d: Draft) -> Draft:
+    """A completed container that restartPolicy Always restarts is a warning, not ok."""
     if d.verdict.cause is Cause.COMPLETED and f.ref.type == "container" and f.will_restart:
-        severity = Severity.WARNING
-    return replace(d, severity=severity)
+        return replace(d, severity=Severity.WARNING)
+    return d
 
 
 def attach_last_restart(f: ContainerFacts, d: Draft) -> Draft:
@@ -162,12 +161,12 @@ def pod_notes(f: ContainerFacts, d: Draft) -> Draft:
     return replace(d, notes=d.notes + d.verdict.notes) if d.verdict.notes else d
 
 
-REFINE = (fold_crash_line, default_severity, attach_last_restart, history_or_unknown_clock, quiet_if_expected,
+REFINE = (fold_crash_line, completed_under_always, attach_last_restart, history_or_unknown_clock, quiet_if_expected,
           crashloop_evidence, init_blocks_pod, pod_notes)
 
 
 def refine(f: ContainerFacts, v: Verdict, log: tuple[str, str] | None) -> Draft:
-    d = Draft(v, crash=crash_line(f, log))
+    d = Draft(v, crash=crash_line(f, log), severity=SEVERITY[v.cause])  # the cause's default severity
     for step in REFINE:
         d = step(f, d)
     return d

@@ -55,7 +55,12 @@ def first(rules: tuple[Rule, ...], facts) -> Any:
     for r in rules:
         v = r.decide(facts)
         if v is not None:
-            return replace(v, rule=r.id)
+            if v.rule:
+                return replace(v, rule=r.id)
+            # the rule's own new record, not yet seen by anyone: stamp it in place (replace()
+            # costs a tenth of a scan's engine time)
+            object.__setattr__(v, "rule", r.id)
+            return v
     return None
 
 
