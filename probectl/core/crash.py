@@ -617,8 +617,8 @@ def _scan(lines: list[str], raw: list[str], start: int = 0,
             return inner.kind, raw[i]  # the innermost cause of the record's own stack trace
         if root := _root_kind(text):
             return root, raw[i]
-        if fatal_only or (fatal is not None and fallback is not None):
-            continue
+        if fatal_only or (fallback is not None and (fatal is not None or level != "fatal")):
+            continue  # past the last error line only a fatal-level one can still matter
         if inner:
             hit = (inner.kind, raw[i])  # e.g. a java-exception carried by a JSON record
         elif level or _reads_as_error(text):
