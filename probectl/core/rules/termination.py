@@ -235,6 +235,8 @@ def spec_changed(f: ContainerFacts) -> Verdict | None:
 def resize_restart(f: ContainerFacts) -> Verdict | None:
     """Killing "Container X resize requires restart": an in-place resize of a resource whose
     resizePolicy is RestartContainer (KEP-1287): a restart by design."""
+    if not any(e.reason == "Killing" for e in f.events):
+        return None  # the common case, without a pass over the instance's window
     resized = f.in_window(lambda e: e.reason == "Killing" and sem.resize_restart(ev.message_of(e)))
     if not resized:
         return None
@@ -252,7 +254,7 @@ def restart_all_sibling(f: ContainerFacts) -> Verdict | None:
     (KEP-5532): the kubelet stops every container without a grace period and starts the pod
     again. Not its own failure."""
     t, ra = f.term, f.pf.restart_all
-    if not sem.killed_by_restart_all(ra, f.name, t.finished_at, t.started_at):
+    if ra is None or not sem.killed_by_restart_all(ra, f.name, t.finished_at, t.started_at):
         return None
     evidence = f.term_evidence + (f"{ra.trigger} exited {ra.exit_code}, which its {ra.rule.describe()} answers by "
                                   "restarting every container of the pod: the kubelet stopped this one without a grace "
