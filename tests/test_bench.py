@@ -28,3 +28,10 @@ def test_api_benchmark_runs(clean_env):
     assert "probectl scan -A -o json (40 pods)" in r.stdout
     row = next(line for line in r.stdout.splitlines() if line.startswith("| probectl why POD"))
     assert row.rstrip(" |").endswith("| 2")  # the request count of a pod diagnosis
+
+
+def test_rules_benchmark_runs(clean_env):
+    r = subprocess.run([sys.executable, "bench/rules.py", "--pods", "40", "--runs", "1", "--markdown"], cwd=ROOT,
+                       capture_output=True, text=True, env=clean_env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "| diagnose, 40 generated pods |" in r.stdout and "crash.find" in r.stdout

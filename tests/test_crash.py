@@ -935,6 +935,7 @@ ADVERSARIAL = [
     ('{"level":"error","msg":"' + "y" * 140 + '"}\n') * 400,
     ("\tat com.shop.App.main(App.java:21)\nCaused by: java.lang.RuntimeException: x\n") * 200,
     ("Traceback (most recent call last):\n  File \"a.py\", line 1, in <module>\nValueError: x\n") * 130,
+    ('{"level":"error","msg":"x","stack_trace":"java.lang.IllegalStateException: y\\n\\tat a.B.c(B.java:1)\\n"}\n' * 600),
     "\x1b]8;;" * 10000,
     "\x1b[" * 30000,
 ]

@@ -72,9 +72,15 @@ def test_case_is_well_formed(case_id):
 
 
 def _load_pod(case_id: str) -> dict:
+    """The case's pod; pod.json may also be what `kubectl get pods -o json` prints (a List)."""
     path = _pod_file(case_id)
     text = path.read_text("utf-8")
-    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    if doc.get("kind") in ("List", "PodList"):
+        name = _case(case_id)["pod"]
+        doc = next(item for item in doc["items"] if item["metadata"]["name"] == name)
+        doc.setdefault("kind", "Pod")
+    return doc
 
 
 @pytest.mark.parametrize("case_id", CASES)
@@ -116,6 +122,13 @@ def test_verdict(case_id, cli):
             problems.append(f"container {name!r} missing from the diagnosis")
         elif got["cause"] not in _accepted(expected):
             problems.append(f"container {name}: {got['cause']!r}, expected {' or '.join(_accepted(expected))}")
+    for name, expected in (case.get("willRestart") or {}).items():
+        got = by_name.get(name)
+        if got is not None and got.get("willRestart") is not expected:
+            problems.append(f"container {name}: willRestart {got.get('willRestart')!r}, expected {expected!r}")
+    for part in case.get("summary_has") or []:
+        if part not in (doc.get("summary") or ""):
+            problems.append(f"the summary does not mention {part!r}")
     if "confidence" in case and doc["confidence"] != case["confidence"]:
         problems.append(f"confidence {doc['confidence']!r}, expected {case['confidence']!r}")
     warnings = " | ".join(doc.get("warnings") or []).lower()

@@ -25,9 +25,7 @@ def script(shell: str, prog_name: str = "probectl") -> str:
         get_completion_script,  # private API: typer is pinned (>=0.26,<0.29)
     )
 
-    from probectl.cli.main import COMPLETE_VAR
-
-    return get_completion_script(prog_name=prog_name, complete_var=COMPLETE_VAR, shell=shell).rstrip("\n") + "\n"
+    return get_completion_script(prog_name=prog_name, complete_var=options.COMPLETE_VAR, shell=shell).rstrip("\n") + "\n"
 
 
 def completion(shell: Shell = typer.Argument(..., help="bash, zsh or fish.")) -> None:
@@ -39,13 +37,11 @@ def register(app: typer.Typer) -> None:
     app.command("completion")(completion)
 
 
-def kubectl_complete(argv: list[str]) -> str:
+def kubectl_complete(app: typer.Typer, argv: list[str]) -> str:
     """kubectl's plugin completion: kubectl runs `kubectl_complete-probectl __complete ARGS...
     INCOMPLETE` and reads one candidate a line, then `:DIRECTIVE` (Cobra's protocol)."""
     import typer as _typer
     from typer._click.shell_completion import _resolve_context, _resolve_incomplete  # typer pinned
-
-    from probectl.cli.main import app
 
     args = list(argv)
     if args and args[0] in ("__complete", "__completeNoDesc"):

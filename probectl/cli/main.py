@@ -12,9 +12,8 @@ import sys
 import typer
 
 from probectl import __version__
+from probectl.cli.options import COMPLETE_VAR
 from probectl.errors import ExitStatus, ProbectlError
-
-COMPLETE_VAR = "_PROBECTL_COMPLETE"
 
 app = typer.Typer(
     name="probectl",
@@ -146,5 +145,5 @@ def run_kubectl_complete() -> None:
     """Console script `kubectl_complete-probectl`: completion for `kubectl probectl <TAB>`."""
     from probectl.cli.completion import kubectl_complete
 
-    sys.stdout.write(kubectl_complete(sys.argv[1:]))
+    sys.stdout.write(kubectl_complete(app, sys.argv[1:]))
     _exit(0)

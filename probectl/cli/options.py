@@ -9,6 +9,9 @@ import typer
 
 from probectl.render.console import Style
 
+# The environment variable typer's completion scripts set when they call probectl back.
+COMPLETE_VAR = "_PROBECTL_COMPLETE"
+
 
 class Output(str, Enum):
     table = "table"
@@ -55,8 +58,9 @@ RECENT = typer.Option(
          "(and not restarting repeatedly), are history. 30m, 2h, 1d.")
 
 
-def parse_duration(text: str | None, flag: str):
-    """`30m`, `2h`, `90s`, `1d` -> timedelta; None for None or empty."""
+def parse_duration(text: str | None, flag: str, *, bare_seconds: bool = False, examples: str = "30m, 2h, 90s or 1d"):
+    """`30m`, `2h`, `90s`, `1d` (and `90` when `bare_seconds`) -> timedelta; None for None or
+    empty. The one grammar for every duration flag but kubectl's --request-timeout."""
     import re
     from datetime import timedelta
 
@@ -64,10 +68,10 @@ def parse_duration(text: str | None, flag: str):
 
     if not text:
         return None
-    m = re.fullmatch(r"\s*([0-9]+)\s*(s|m|h|d)\s*", text)
+    m = re.fullmatch(r"\s*([0-9]+)\s*(s|m|h|d)" + ("?" if bare_seconds else "") + r"\s*", text)
     if not m or int(m.group(1)) == 0:
-        raise UsageError(f"{flag} {text!r}: use a duration such as 30m, 2h, 90s or 1d")
-    return timedelta(seconds=int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)])
+        raise UsageError(f"{flag} {text!r}: use a duration such as {examples}")
+    return timedelta(seconds=int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}[m.group(2)])
 
 
 def style(no_color: bool) -> Style:

@@ -10,6 +10,7 @@ import time
 import typer
 
 from probectl.cli import options
+from probectl.core.model import Cause
 from probectl.errors import ExitStatus, UsageError
 
 HELP = """Watch pods and events and print one line per new incident, explained: a container
@@ -27,21 +28,8 @@ Exit status: 0 at --timeout, 1 as soon as a finding's cause is in --exit-on, 3 w
 cluster cannot be watched, 130 on Ctrl-C.
 """
 
-CAUSES = {"healthy", "completed", "oom-killed", "liveness-probe-failed", "startup-probe-failed", "readiness-probe-failed",
-          "app-error", "crashed-signal", "killed", "terminated", "command-not-found", "permission-denied", "start-error",
-          "image-pull-failed", "config-error", "evicted", "deadline-exceeded", "unschedulable", "unknown"}
+CAUSES = {c.value for c in Cause}
 RECONNECT_LIMIT = 6  # consecutive failed reconnects before giving up
-
-
-def _duration(text: str | None) -> float | None:
-    if not text:
-        return None
-    import re
-
-    m = re.fullmatch(r"\s*([0-9]+)\s*(s|m|h)?\s*", text)
-    if not m or int(m.group(1)) == 0:
-        raise UsageError(f"--timeout {text!r}: use a duration such as 90s, 10m or 2h")
-    return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
 
 
 def _stream(client, path: str, params: dict, version: str, out: queue.Queue, name: str, stop: threading.Event,
@@ -132,7 +120,8 @@ def watch(
 
     if output not in ("table", "json"):
         raise UsageError(f"-o {output}: watch writes table (lines) or json (JSON Lines)")
-    stop_after = _duration(timeout)
+    stop_after = options.parse_duration(timeout, "--timeout", bare_seconds=True, examples="90s, 10m or 2h")
+    stop_after = stop_after.total_seconds() if stop_after else None
     recent_window = options.parse_duration(recent, "--recent")
     wanted = {c.strip() for c in (exit_on or "").split(",") if c.strip()}
     unknown = wanted - CAUSES

@@ -19,6 +19,18 @@ How the telling line is chosen, in order:
    `log.Fatal(err)` printing "dial tcp ...: connection refused" with no level.
 3. Otherwise the last line that reads as an error: `error-line`.
 
+Before any of this, a framework's own failure report (Spring Boot's "Description:" ...
+"Action:") or an error report listing its causes (anyhow/eyre "Caused by:" / "0: ...")
+found after the last runtime report wins: its deepest line naming a root cause, else its
+first (the description), else the innermost cause.
+
+Lines that only echo the outcome (`_ECHO`: "exit status 1", "Shutting down", "Worker failed
+to boot.", "see https://...", npm/bundler/s6/supervisord trailers) are chosen only when
+nothing else reads as an error; a chain whose final exception is such an echo gives way to
+the chain before it; a summary line ("[1] bootstrap checks failed") gives way to its first
+item. Prefixes added by collectors (`_PREFIX`: kubectl --timestamps/--prefix, compose,
+Heroku, plain date-time stamps) are ignored for matching and kept in LINE.
+
 Lines logged at warn/info/debug level never count. JSON and logfmt records are judged
 from their level field and their msg/message/error/err text; LINE is the whole record.
 """
@@ -43,6 +55,7 @@ SOURCES = ("termination-message", "previous-logs", "logs")
 MAX_CHARS = 64 * 1024  # the work is bounded: the last 64 KiB ...
 MAX_LINES = 400        # ... and the last 400 lines (the kubelet keeps 2048 bytes / 80 lines)
 MAX_LINE = 300
+ECHO_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -94,24 +107,28 @@ _ROOT_CAUSES: tuple[tuple[str, tuple[str, ...], re.Pattern | None], ...] = (
         "self signed certificate", "self-signed certificate", "unable_to_verify_leaf_signature",
         "self_signed_cert_in_chain", "cert_has_expired", "err_tls_cert_altname_invalid",
         "remote certificate is invalid"), None),
-    # strerror(ECONNREFUSED) "Connection refused" (Go "connect: connection refused"); Node ECONNREFUSED.
-    ("connection-refused", ("connection refused", "econnrefused"), None),
+    # strerror(ECONNREFUSED) "Connection refused" (Go "connect: connection refused"); Node ECONNREFUSED;
+    # CPython's OSError subclass ConnectionRefusedError (asyncio says "[Errno 111] Connect call
+    # failed"); Rust io::Error Display "... (os error 111)".
+    ("connection-refused", ("connection refused", "econnrefused", "connectionrefusederror", "(os error 111)"), None),
     # strerror(ETIMEDOUT) "Connection timed out" (macOS "Operation timed out"); Go net errTimeout
     # "i/o timeout"; Node ETIMEDOUT; java.net.SocketTimeoutException; requests/httpx ConnectTimeout.
     ("connection-timeout", ("connection timed out", "connect timed out", "etimedout", "i/o timeout",
                             "sockettimeoutexception", "connecttimeout", "operation timed out"), None),
-    # strerror(EADDRINUSE) "Address already in use"; Node "listen EADDRINUSE".
-    ("address-in-use", ("address already in use", "eaddrinuse"), None),
+    # strerror(EADDRINUSE) "Address already in use"; Node "listen EADDRINUSE"; Spring Boot
+    # PortInUseFailureAnalyzer "Web server failed to start. Port 8080 was already in use."
+    ("address-in-use", ("address already in use", "eaddrinuse", "(os error 98)"), None),
+    ("address-in-use", ("already in use",), re.compile(r"\bport \d+ (?:is|was) already in use", re.IGNORECASE)),
     # strerror(EROFS) "Read-only file system".
     ("read-only-filesystem", ("read-only file system",), None),
     # strerror(EACCES) "Permission denied"; Node EACCES; java.nio.file.AccessDeniedException.
     # Before file-not-found: Java reports EACCES as FileNotFoundException "(Permission denied)".
-    ("permission-denied", ("permission denied", "eacces", "accessdeniedexception"), None),
+    ("permission-denied", ("permission denied", "eacces", "accessdeniedexception", "(os error 13)"), None),
     # strerror(ENOENT) "No such file or directory"; Node ENOENT; Java FileNotFoundException,
     # NoSuchFileException; .NET DirectoryNotFoundException; Go os/exec and runc `exec: "app":
     # executable file not found in $PATH`.
     ("file-not-found", ("no such file or directory", "enoent", "filenotfoundexception", "nosuchfileexception",
-                        "directorynotfoundexception", "executable file not found in $path"), None),
+                        "directorynotfoundexception", "executable file not found in $path", "(os error 2)"), None),
     # go-yaml "yaml: line 3: mapping values are not allowed in this context", "yaml: unmarshal
     # errors"; Go encoding/json "json: cannot unmarshal", "invalid character 'x' looking for
     # beginning of value", "unexpected end of JSON input"; BurntSushi/toml "toml: line N";
@@ -191,8 +208,8 @@ _ROOTWARD_FROM_OLDEST = frozenset({"python", "go"})
 
 # CPython Lib/traceback.py: "Traceback (most recent call last):", frames '  File "x", line
 # N, in f', and the chain separators _cause_message / _context_message.
-_PY_TB = re.compile(r"Traceback \(most recent call last\):\s*$")
-_PY_FRAME = re.compile(r'\s+File "[^"]*", line \d+')
+_PY_TB = re.compile(r"^(?:\w+:\s+)?Traceback \(most recent call last\):\s*$")  # uvicorn: "ERROR:    Traceback"
+_PY_FRAME = re.compile(r'\s*File "[^"]*", line \d+')
 _PY_SEP = re.compile(r"(?:During handling of the above exception, another exception occurred"
                      r"|The above exception was the direct cause of the following exception):\s*$")
 _PY_EXC = re.compile(r"[A-Za-z_][\w.]*(?::(?: |$)|(?:Error|Exception|Interrupt|Exit)$)")
@@ -200,16 +217,16 @@ _PY_EXC = re.compile(r"[A-Za-z_][\w.]*(?::(?: |$)|(?:Error|Exception|Interrupt|E
 _PY_ENVIRON = re.compile(r'\bos\.environ\b|\benviron\[|File "(?:[^"]*[/\\]os\.py|<frozen os>)", '
                          r"line \d+, in __getitem__")
 
-_JAVA_FRAME = re.compile(r"\s+at [\w$.<>/\[\]-]+\(")
+_JAVA_FRAME = re.compile(r"\s*at [\w$.<>/\[\]-]+\(")
 _JS_FRAME = re.compile(r"\s+at \S")
 _CARET = re.compile(r"\s*\^+\s*$")
 # Lines between the members of one chain: blank, indented (frames, code, "... n more"),
 # the Python headers and separators, Go's "[signal ...]"/"goroutine N [...]:", Rust notes.
-_GLUE = re.compile(r"\s|$|Traceback \(most|During handling of the above|The above exception was"
+_GLUE = re.compile(r"\s|$|at [\w$.<>/\[\]-]+\(|\.\.\. \d+ (?:more|common frames omitted)|Traceback \(most|During handling of the above|The above exception was"
                    r"|\[signal |goroutine \d+ \[|stack backtrace:|note: |[{}]\s*$")
 # Never the telling line: stack frames and runtime furniture.
 _FRAME = re.compile(
-    r"\s+at \S|\s+\.\.\. \d+ (?:more|common frames omitted)|\s+from \S+:\d+:in |\s+File \""
+    r"\s+at \S|\s*at [\w$.<>/\[\]-]+\(|\s*\.\.\. \d+ (?:more|common frames omitted)|\s+from \S+:\d+:in |\s*File \"[^\"]*\", line \d"
     r"|\s*[~^]+\s*$|\s*\d+: 0x[0-9a-f]+ |\s+\d+: \S|goroutine \d+ \[|created by |node:internal/"
     r"|\s+(?:code|errno|syscall|address|port|path|dest|hostname): ")
 
@@ -222,11 +239,18 @@ _LEVELS = {word: level for level, words in (
 ) for word in words.split()}
 _PLAIN_LEVEL = re.compile(
     r"\b(TRACE|DEBUG|INFO|NOTICE|WARN(?:ING)?|ERROR|ERR|FATAL|CRITICAL|CRIT|PANIC|SEVERE|EMERG|ALERT)\b"
-    r"|\[(trace|debug|info|notice|warn|error|crit|alert|emerg)\]"
+    r"|\[(trace|debug|info|notice|warn|warning|error|crit|critical|alert|emerg|fatal)\]"
     r"|^(TRAC|DEBU|INFO|WARN|ERRO|FATA|PANI)\[\d|^([IWEF])\d{4} \d\d:\d\d:\d\d")
 _LOGFMT_LEVEL = re.compile(r'(?:^|\s)(?:level|lvl)="?(\w+)')
 _LOGFMT_TEXT = re.compile(r'(?:^|\s)(?:msg|message|error|err)=("(?:[^"\\]|\\.)*"|\S*)')
-_TEXT_KEYS = ("msg", "message", "error", "err", "error.message", "exception", "reason")
+# JSON record fields, matched case-insensitively: levels (zap, logrus, bunyan/pino, ECS
+# "log.level", Python "levelname", .NET console "LogLevel", Serilog compact "@l"), messages
+# ("@m"/"@mt": Serilog) and the fields that carry a whole stack trace or exception report
+# (logstash-logback "stack_trace", zap "stacktrace", Python "exc_info", .NET "Exception",
+# Serilog "@x", ECS "error.stack_trace", log4j2 JSON "thrown").
+_LEVEL_KEYS = ("level", "lvl", "severity", "log.level", "levelname", "loglevel", "@l")
+_TEXT_KEYS = ("msg", "message", "@m", "@mt", "error", "err", "error.message", "exception", "@x", "reason")
+_STACK_KEYS = ("stack_trace", "stacktrace", "exc_info", "exception", "@x", "error.stack_trace", "stack", "thrown", "err")
 _ERROR_NEEDLES = ("error", "fatal", "panic", "exception", "fail", "cannot", "can't", "could",
                   "unable to", "refused", "denied", "unreachable", "not found", "no such", "invalid",
                   "abort", "segmentation fault", "core dumped", "timed out", "timeout", "crash", "missing")
@@ -235,8 +259,18 @@ _ERROR_WORDS = re.compile(  # searched in the lower-cased line
     r"|unable to|refused|denied|unreachable|not found|no such|invalid|abort(?:ed|ing)?"
     r"|segmentation fault|core dumped|timed out|timeout|crash(?:ed)?|missing)\b")
 
-# kubectl logs --timestamps prefix (RFC 3339): ignored for matching, kept in LINE.
-_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d) ")
+# Prefixes put in front of every line by whatever collected the output: ignored for
+# matching (up to three, in any order), kept in LINE. kubectl logs --timestamps (RFC 3339)
+# and --prefix ("[pod/NAME/CONTAINER] "); a plain "2024-10-14 13:39:57 " or Go log's
+# "2024/05/01 10:00:00 " stamp; Heroku-style "app[web.1]: "; docker compose / foreman
+# "svc-1  | " (foreman with "14:32:25 " first); concurrently's "[1] ".
+_PREFIX = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d) "
+    r"|\d{4}[-/]\d\d[-/]\d\d \d\d:\d\d:\d\d(?:[.,]\d+)? "
+    r"|\[pod/[^\]/\s]+/[^\]\s]+\] "
+    r"|[\w.-]+\[[\w.-]+\]: "
+    r"|(?:\d\d:\d\d:\d\d )?[\w.-]+ *\| ?"
+    r"|\[\d{1,3}\] ")
 # CSI (ESC [ ... final), OSC (ESC ] ... BEL/ST, e.g. OSC 8 hyperlinks), charset
 # designations (ESC ( B) and other two-byte escapes: removed entirely.
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)"
@@ -258,21 +292,50 @@ class _Anchor:
     root: str | None
 
 
-def find(text: str | bytes | Iterable[str] | None, source: str) -> Crash | None:
+def find(text: str | bytes | Iterable[str] | None, source: str, _nested: bool = False) -> Crash | None:
     """The line that says why the process died, classified; None if nothing reads as an error."""
     if source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}, not {source!r}")
     raw = _lines(text)
-    lines = [line[m.end():] if (m := _TIMESTAMP.match(line)) else line for line in raw]
-    if anchors := _anchors(lines, raw):
-        hit = _scan(lines, raw, start=anchors[-1].idx + 1, fatal_only=True) or _pick(anchors, lines)
+    lines = _without_common_prefix([_unprefixed(line) for line in raw])
+    anchors = _anchors(lines, raw)
+    report = _report(lines, raw)
+    if report and (not anchors or report[0] > anchors[-1].idx):
+        hit = _scan(lines, raw, start=report[1], fatal_only=True, nested=_nested) or report[2:]
+    elif anchors:
+        hit = _scan(lines, raw, start=anchors[-1].idx + 1, fatal_only=True, nested=_nested) or _pick(anchors, lines)
     else:
-        hit = _scan(lines, raw)
+        hit = _scan(lines, raw, nested=_nested)
     if hit is None:
         return None
     kind, line = hit
     line = _clean(line)
     return Crash(kind, line, source) if line else None
+
+
+def _unprefixed(line: str) -> str:
+    for _ in range(3):
+        m = _PREFIX.match(line)
+        if m is None:
+            break
+        line = line[m.end():]
+    return line
+
+
+# stern's default format, "POD CONTAINER message": the same two DNS-1123 names (the pod's
+# with a dash) in front of every line.
+_STERN = re.compile(r"([a-z0-9](?:[-a-z0-9.]*[a-z0-9])?-[a-z0-9]+ [a-z0-9](?:[-a-z0-9]*[a-z0-9])? )")
+
+
+def _without_common_prefix(lines: list[str]) -> list[str]:
+    """Lines without a prefix that every non-blank line carries (stern's pod and container)."""
+    body = [x for x in lines if x.strip()]
+    if len(body) < 2 or not (m := _STERN.match(body[0])) or m.group(1).split()[1] in _LEVELS:
+        return lines  # "my-app error ..." is an app name and a level, not a pod and a container
+    prefix = m.group(1)
+    if not all(x.startswith(prefix) for x in body):
+        return lines
+    return [x[len(prefix):] if x.startswith(prefix) else x for x in lines]
 
 
 def _lines(text: object) -> list[str]:
@@ -321,6 +384,13 @@ def _context_ok(context: str | None, lines: list[str], i: int) -> bool:
         return bool(_JAVA_FRAME.match(after))
     if _JS_FRAME.match(after):
         return True
+    if context == "node":  # a message of a few lines ("Error: Command failed: ...\n<stderr>"), then frames
+        j, seen = i, 0
+        while seen < 3 and 0 <= (j := j + 1) < len(lines):
+            if lines[j].strip():
+                seen += 1
+                if _JS_FRAME.match(lines[j]):
+                    return True
     return context == "node" and (
         bool(_CARET.match(_next(lines, i, -1)))
         or lines[i].startswith(("Uncaught ", "[UnhandledPromiseRejection", "UnhandledPromiseRejection")))
@@ -347,12 +417,13 @@ def _anchors(lines: list[str], raw: list[str]) -> list[_Anchor]:
     found: list[_Anchor] = []
     tb = -1        # where the Python traceback being read began, -1 outside one
     last_sep = -1  # the last Python chain separator
+    frame = -1     # the last Python frame line
     for i, line in enumerate(lines):
-        if tb >= 0 and (not line.strip() or line[0] in " \t"):
-            continue  # frames and source lines of the traceback
-        if _PY_TB.match(line) or _PY_FRAME.match(line):  # a frame: the header was cut off
-            tb = i
+        if _PY_TB.search(line) or _PY_FRAME.match(line):  # a frame: the header was cut off
+            tb = frame = i
             continue
+        if tb >= 0 and (not line.strip() or line[0] in " \t" or (frame == i - 1 and not _PY_EXC.match(line))):
+            continue  # source lines of the traceback (a prefix may have eaten their indent)
         if _PY_SEP.match(line):
             last_sep = i
             continue
@@ -372,20 +443,26 @@ def _anchors(lines: list[str], raw: list[str]) -> list[_Anchor]:
 
 
 def _pick(anchors: list[_Anchor], lines: list[str]) -> tuple[str, str]:
-    """The telling line of the last chain (see the module docstring)."""
-    chain = [anchors[-1]]
-    for a in reversed(anchors[:-1]):
-        b = chain[0]
-        if not (b.cause and a.family == b.family
-                and all(_GLUE.match(x) for x in lines[a.idx + 1:b.idx])):
-            break
-        chain.insert(0, a)
-    primary = chain[-1]
-    rest = chain[:-1] if primary.family in _ROOTWARD_FROM_OLDEST else chain[-2::-1]
-    for a in [primary, *rest]:
-        if a.root:
-            return a.root, a.raw
-    return primary.kind, primary.raw
+    """The telling line of the last chain (see the module docstring). A last chain that
+    only echoes the outcome (gunicorn's HaltServer "Worker failed to boot." after the
+    worker's own traceback) gives way to the chain before it."""
+    chains: list[list[_Anchor]] = []
+    for a in anchors:
+        if chains:
+            b = chains[-1][-1]
+            if a.cause and a.family == b.family and all(_GLUE.match(x) for x in lines[b.idx + 1:a.idx]):
+                chains[-1].append(a)
+                continue
+        chains.append([a])
+    picks = []
+    for chain in chains:
+        primary = chain[-1]
+        rest = chain[:-1] if primary.family in _ROOTWARD_FROM_OLDEST else chain[-2::-1]
+        root = next((a for a in [primary, *rest] if a.root), None)
+        picks.append((root.root, root.raw) if root else (primary.kind, primary.raw))
+        if root is None and _is_echo(primary.text):
+            picks[-1] = None
+    return next((p for p in reversed(picks) if p), None) or picks[-1] or (chains[-1][-1].kind, chains[-1][-1].raw)
 
 
 def _level(value: object, numeric: bool = False) -> str | None:
@@ -398,13 +475,22 @@ def _level(value: object, numeric: bool = False) -> str | None:
 
 
 def _field_text(value: object) -> str:
-    if isinstance(value, dict):  # e.g. pino's err: {"type", "message", "stack"}
-        return " ".join(str(value[k]) for k in ("type", "message", "msg", "error") if value.get(k))
+    if isinstance(value, dict):  # e.g. pino's err: {"type", "message", "stack"}; log4j2's thrown: {"name", "message"}
+        return " ".join(str(value[k]) for k in ("type", "name", "message", "msg", "error") if value.get(k))
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _record(line: str) -> tuple[str | None, str]:
-    """(level, text to classify) of a log line: JSON record, logfmt, or plain text."""
+def _stack_text(value: object) -> str:
+    """A multi-line stack trace or exception report held in one JSON field, else ""."""
+    if isinstance(value, dict):
+        value = next((value[k] for k in ("stack", "extendedStackTrace", "stack_trace", "stacktrace")
+                      if isinstance(value.get(k), str)), None)
+    return value if isinstance(value, str) and "\n" in value else ""
+
+
+def _record(line: str, stack: list | None = None) -> tuple[str | None, str]:
+    """(level, text to classify) of a log line: JSON record, logfmt, or plain text. A JSON
+    record's stack trace field, if any, is appended to `stack`."""
     s = line.strip()
     if s.startswith("{") and s.endswith("}"):
         try:
@@ -412,9 +498,11 @@ def _record(line: str) -> tuple[str | None, str]:
         except (ValueError, RecursionError):
             obj = None
         if isinstance(obj, dict):
-            level = next((lv for k in ("level", "lvl", "severity", "log.level", "levelname")
-                          if (lv := _level(obj.get(k), numeric=k == "level"))), None)
-            text = " ".join(_field_text(obj[k]) for k in _TEXT_KEYS if obj.get(k) is not None)
+            low = {k.lower(): v for k, v in obj.items() if isinstance(k, str)}
+            level = next((lv for k in _LEVEL_KEYS if (lv := _level(low.get(k), numeric=k == "level"))), None)
+            text = " ".join(_field_text(low[k]) for k in _TEXT_KEYS if low.get(k) is not None)
+            if stack is not None:
+                stack += [t for k in _STACK_KEYS if (t := _stack_text(low.get(k)))][:1]
             return level, text or s
     if ("level=" in line or "lvl=" in line) and len(line) <= 4096 and (m := _LOGFMT_LEVEL.search(line)):
         text = " ".join(v.strip('"').replace('\\"', '"') for v in _LOGFMT_TEXT.findall(line))
@@ -423,22 +511,160 @@ def _record(line: str) -> tuple[str | None, str]:
     return (_LEVELS.get(next(g for g in m.groups() if g).lower()) if m else None), line
 
 
+# Lines that repeat the outcome without saying why (issue 22): the process's end restated,
+# giving up or shutting down, pointers elsewhere ("see https://...", "check the logs",
+# "--verbose"), package-manager and init-system trailers (npm, bundler, rake, supervisord,
+# s6-overlay). Judged only on lines that name no root cause.
+_ECHO = re.compile(
+    r"\bexit(?:ed)?(?: with)?(?: exit)? (?:status|code)\b[ :=(]*-?\d+|\bexited \d+\b|\bnot expected\)"
+    r"|\bshutting down\b|\bexiting\b|\bshut down\b|\bstopping the container\b|\bgave up\b"
+    r"|\bentered fatal state\b|\baborted!|\bdid not exit normally\b|\bunable to start service\b"
+    r"|\bfailed to properly bring\b|\berror starting applicationcontext\b|\bhaltserver\b"
+    r"|\bfailed to load command\b|\bcommand failed\s*$|\bfailed at the \S+ \S+ script\b"
+    r"|\bsee https?://|\bsee (?:the )?(?:logs?|docs?|documentation)\b|\bcheck (?:the|your) logs?\b"
+    r"|\bfor more (?:details|information|info)\b|--verbose\b|\ba complete log of this run\b"
+    r"|\bnot a problem with (?:npm|yarn)\b|\badditional logging output above\b"
+    r"|\bto display the conditions report\b|\(see full trace by running\b"
+    r"|^npm (?:err!|error)(?: (?:code|errno|path|command|signal|syscall)\b.*|\s*$)")
+# The outcome as a summary, echo only when no ": detail" follows ("Failed to start server in
+# (production) mode", "Worker failed to boot.", "Application run failed").
+_OUTCOME = re.compile(r"\b(?:run|startup|start-up|boot) failed\b|\bfailed to (?:boot|start)\b"
+                      r"|\bcould ?n[o']t start\b|\bunable to start\b", re.IGNORECASE)
+# A count or list announced, its items on the following lines: Elasticsearch "ERROR: [1]
+# bootstrap checks failed" then "[1]: max virtual memory areas ... is too low".
+_SUMMARY = re.compile(r"\[?\b\d+\]? (?:\w+ )?(?:checks?|errors?|problems?|issues?)\b.{0,20}\b(?:failed|occurred|found)\b"
+                      r"|(?:errors?|failures?|problems?)(?: \w+){0,3}:\s*$", re.IGNORECASE)
+# A framework's own failure report: Spring Boot's FailureAnalysisReporter prints
+# "APPLICATION FAILED TO START", then "Description:" (the cause) and "Action:" (the advice).
+_REPORT_START = re.compile(r"\s*Description:\s*$")
+_REPORT_END = re.compile(r"\s*Action:\s*$")
+# An error report whose causes are listed below a header, innermost last: anyhow's Debug
+# output ("Error: msg", blank, "Caused by:", "    0: ...", "    1: ...") and eyre's
+# ("Error: ", "   0: ...", "   1: ...").
+_CAUSES_HEADER = re.compile(r"\s*(?:Error|Caused by):\s*$")
+# Erlang/Elixir exit reasons nest one per line, innermost last: "    ** (EXIT) shutdown: failed
+# to start child: X", "        ** (EXIT) no process: ..." (Elixir's Exception.format_exit).
+_EXIT_CHAIN = re.compile(r"\s*\*\* \(EXIT\) ")
+
+
+# Level words and package-manager prefixes, set aside when judging what else a line says.
+_LEVEL_WORDS = re.compile(r"^npm (?:err!|error)|\b(?:fatal|error|err|erro|crit(?:ical)?|panic|emerg|severe)\b[:!]?",
+                          re.IGNORECASE)
+
+
+def _is_echo(text: str) -> bool:
+    """Does the line only repeat the outcome? It has an echo phrase, and once the echo
+    phrases and level words are set aside nothing in it reads as an error ("FATAL: missing
+    API_KEY, exiting" still says why; "Couldn't start Elasticsearch. Exiting." does not)."""
+    text = text[:ECHO_CHARS]  # echoes are short: a 64 KiB line is judged by its start
+    low = text.lower()
+    m = _OUTCOME.search(text)
+    outcome = bool(m) and ": " not in text[m.end():]
+    if not (outcome or _ECHO.search(low)):
+        return False
+    rest = _LEVEL_WORDS.sub(" ", _OUTCOME.sub(" ", _ECHO.sub(" ", low)))
+    return not _reads_as_error(rest)
+
+
+def _report(lines: list[str], raw: list[str]) -> tuple[int, int, str, str] | None:
+    """(start, end, kind, line) of the last framework failure report or list of causes."""
+    best = None
+    for i, line in enumerate(lines):
+        if "Description:" in line and _REPORT_START.match(line):
+            end = next((j for j in range(i + 1, len(lines)) if _REPORT_END.match(lines[j])), len(lines))
+            body = [j for j in range(i + 1, end) if lines[j].strip()]
+        elif "** (EXIT) " in line and _EXIT_CHAIN.match(line) and not (i and _EXIT_CHAIN.match(lines[i - 1])):
+            j = i
+            while j + 1 < len(lines) and _EXIT_CHAIN.match(lines[j + 1]):
+                j += 1
+            body, end = [j], j + 1
+        elif ("Error:" in line or "Caused by:" in line) and _CAUSES_HEADER.match(line):
+            body = []
+            for j in range(i + 1, len(lines)):
+                if not lines[j].strip() or lines[j][0] not in " \t":
+                    break
+                body.append(j)
+            body = body[-1:]  # the innermost cause
+            end = body[-1] + 1 if body else i
+        else:
+            continue
+        if body:
+            pick = next((j for j in reversed(body) if _root_kind(lines[j])), body[0])  # the deepest cause
+            best = (i, end, _root_kind(lines[pick]) or "error-line", raw[pick])
+    return best
+
+
 def _scan(lines: list[str], raw: list[str], start: int = 0,
-          fatal_only: bool = False) -> tuple[str, str] | None:
-    """The last line from `start` naming a root cause, else the last one reading as an error."""
-    fallback = None
+          fatal_only: bool = False, nested: bool = False) -> tuple[str, str] | None:
+    """The last line from `start` naming a root cause, else the last fatal-level line (a
+    fatal log is the program's own reason to exit: error lines after it are its shutdown),
+    else the last one reading as an error."""
+    fallback = fatal = echo = None  # the last error line, the last fatal-level one, the last echo
+    budget = 3
     for i in range(len(lines) - 1, start - 1, -1):
         line = lines[i]
         if not line.strip() or _FRAME.match(line):
             continue
-        level, text = _record(line)
+        stack: list[str] | None = None if nested else []
+        level, text = _record(line, stack)
         if level in ("warn", "info") or (fatal_only and level != "fatal"):
             continue
+        inner = None
+        if stack and budget:  # the last few records' traces only: the work stays bounded
+            budget -= 1
+            inner = _inner(stack[0])
+        if inner and inner.kind in _ROOT_KINDS:
+            return inner.kind, raw[i]  # the innermost cause of the record's own stack trace
         if root := _root_kind(text):
             return root, raw[i]
-        if fallback is None and not fatal_only and (level or _reads_as_error(text)):
-            fallback = ("error-line", raw[i])
-    return fallback
+        if fatal_only or (fallback is not None and (fatal is not None or level != "fatal")):
+            continue  # past the last error line only a fatal-level one can still matter
+        if inner:
+            hit = (inner.kind, raw[i])  # e.g. a java-exception carried by a JSON record
+        elif level or _reads_as_error(text):
+            if _is_echo(text):
+                echo = echo or ("error-line", raw[i])
+                continue
+            hit = ("error-line", raw[_item(lines, i) if _SUMMARY.search(text[:ECHO_CHARS]) else _original(lines, i)])
+        else:
+            continue
+        fallback = fallback or hit
+        if level == "fatal" and fatal is None:
+            fatal = hit
+    return fatal or fallback or echo
+
+
+def _original(lines: list[str], i: int) -> int:
+    """A line repeated as the tail of a fuller line shortly before it (Envoy and nginx print
+    the error to their log and again, bare, to stderr): the fuller line, which says where."""
+    tail = lines[i].strip()
+    if len(tail) < 20 or len(tail) > ECHO_CHARS:
+        return i
+    for j in range(i - 1, max(-1, i - 20), -1):
+        if len(lines[j]) > len(tail) and lines[j].rstrip().endswith(tail):
+            return j
+    return i
+
+
+_ROOT_KINDS = frozenset(k for k, _, _ in _ROOT_CAUSES)
+
+
+def _inner(text: str) -> Crash | None:
+    """The telling line of a stack trace held in one JSON field (not itself searched for
+    further JSON records' stacks: one level)."""
+    found = find(text[-MAX_CHARS // 4:], "logs", _nested=True)
+    return found if found is not None and found.kind != "error-line" else None
+
+
+def _item(lines: list[str], i: int) -> int:
+    """The first item after a summary line, if it is one (not a frame, not info/warn)."""
+    j = i + 1
+    while j < len(lines) and not lines[j].strip():
+        j += 1
+    if j >= len(lines) or _FRAME.match(lines[j]) or _record(lines[j])[0] in ("info", "warn") \
+            or _is_echo(lines[j]):
+        return i
+    return j
 
 
 def _reads_as_error(text: str) -> bool:

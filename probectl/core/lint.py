@@ -17,7 +17,16 @@ from probectl.core import events as ev
 from probectl.core import probes as pr
 from probectl.core.diagnose import diagnose
 from probectl.core.model import API_VERSION, Cause, Severity
-from probectl.core.objects import dicts, format_bytes, get, integer, owner, quantity_bytes, text
+from probectl.core.objects import (
+    dicts,
+    format_bytes,
+    get,
+    human_duration,
+    integer,
+    owner,
+    quantity_bytes,
+    text,
+)
 
 
 @dataclass(frozen=True)
@@ -284,31 +293,8 @@ def _lint_container(c: dict, cpath: tuple, main: bool, kind: str, base: tuple, g
             add("PL004", cname, ((*live_at, "failureThreshold"), live_at), "livenessProbe.failureThreshold is 1.",
                 "Set livenessProbe.failureThreshold: 3.")
     for kind_name, probe in (("liveness", live), ("readiness", ready), ("startup", start)):
-        if not probe:
-            continue
-        probe_at = (*cpath, f"{kind_name}Probe")
-        cfg = pr.config(c, kind_name)
-        if cfg.timeout >= cfg.period:
-            add("PL005", cname, ((*probe_at, "timeoutSeconds"), (*probe_at, "periodSeconds"), probe_at),
-                f"{kind_name}Probe.timeoutSeconds ({cfg.timeout}) is not below periodSeconds ({cfg.period}).",
-                (f"Set {kind_name}Probe.timeoutSeconds: {max(1, cfg.period // 2)} or periodSeconds: {cfg.timeout * 2}."
-                 if cfg.period >= 2 else  # timeoutSeconds cannot go below 1: only a longer period helps
-                 f"Set {kind_name}Probe.periodSeconds: {max(2, cfg.timeout * 2)} (timeoutSeconds cannot go below 1)."))
-        found = _probe_port(probe)
-        if found:
-            handler, port = found
-            port_at = ((*probe_at, handler, "port"), probe_at)
-            ports = dicts(c, "ports")
-            names = {text(p, "name") for p in ports if text(p, "name")}
-            numbers = {p.get("containerPort") for p in ports}
-            if isinstance(port, str) and not port.isdigit() and port not in names:
-                add("PL006", cname, port_at, f"{kind_name}Probe.{handler}.port is the named port \"{port}\", which the container "
-                    f"does not declare ({', '.join(sorted(names)) or 'no named ports'}).",
-                    f"Declare ports: [{{name: {port}, containerPort: <port>}}] or use the number.")
-            elif isinstance(port, int) and ports and port not in numbers:
-                add("PL006", cname, port_at, f"{kind_name}Probe.{handler}.port {port} is not among the declared ports "
-                    f"({', '.join(str(n) for n in sorted(x for x in numbers if isinstance(x, int)))}).",
-                    "Probe a declared port, or declare this one.", Severity.WARNING)
+        if probe:
+            _lint_probe(c, cname, cpath, kind_name, probe, add)
     limits, requests_ = get(c, "resources", "limits", "memory"), get(c, "resources", "requests", "memory")
     if limits is None:
         add("PL007", cname, ((*cpath, "resources"), *here),
@@ -321,6 +307,33 @@ def _lint_container(c: dict, cpath: tuple, main: bool, kind: str, base: tuple, g
         add("PL008", cname, ((*base, "terminationGracePeriodSeconds"), base),
             f"preStop sleeps {sleep}s but terminationGracePeriodSeconds is {grace}s.",
             f"Set terminationGracePeriodSeconds: {sleep + 30} (the preStop sleep plus time to shut down).")
+
+
+def _lint_probe(c: dict, cname: str, cpath: tuple, kind_name: str, probe: dict, add) -> None:
+    """PL005 (timeout not below period) and PL006 (a port the container does not declare)."""
+    probe_at = (*cpath, f"{kind_name}Probe")
+    cfg = pr.config(c, kind_name)
+    if cfg.timeout >= cfg.period:
+        add("PL005", cname, ((*probe_at, "timeoutSeconds"), (*probe_at, "periodSeconds"), probe_at),
+            f"{kind_name}Probe.timeoutSeconds ({cfg.timeout}) is not below periodSeconds ({cfg.period}).",
+            (f"Set {kind_name}Probe.timeoutSeconds: {max(1, cfg.period // 2)} or periodSeconds: {cfg.timeout * 2}."
+             if cfg.period >= 2 else  # timeoutSeconds cannot go below 1: only a longer period helps
+             f"Set {kind_name}Probe.periodSeconds: {max(2, cfg.timeout * 2)} (timeoutSeconds cannot go below 1)."))
+    found = _probe_port(probe)
+    if found:
+        handler, port = found
+        port_at = ((*probe_at, handler, "port"), probe_at)
+        ports = dicts(c, "ports")
+        names = {text(p, "name") for p in ports if text(p, "name")}
+        numbers = {p.get("containerPort") for p in ports}
+        if isinstance(port, str) and not port.isdigit() and port not in names:
+            add("PL006", cname, port_at, f"{kind_name}Probe.{handler}.port is the named port \"{port}\", which the container "
+                f"does not declare ({', '.join(sorted(names)) or 'no named ports'}).",
+                f"Declare ports: [{{name: {port}, containerPort: <port>}}] or use the number.")
+        elif isinstance(port, int) and ports and port not in numbers:
+            add("PL006", cname, port_at, f"{kind_name}Probe.{handler}.port {port} is not among the declared ports "
+                f"({', '.join(str(n) for n in sorted(x for x in numbers if isinstance(x, int)))}).",
+                "Probe a declared port, or declare this one.", Severity.WARNING)
 
 
 # --------------------------------------------------------------------------- observed
@@ -351,47 +364,7 @@ def lint_observed(pods: Iterable[dict], events: list[dict], now: datetime | None
         d = diagnose(pod, ev.for_pod_key(pod_events, pod), now)
         grace = integer(pod, "spec", "terminationGracePeriodSeconds", default=30)
         for c in d.containers:
-            t = c.last_termination
-            live, start = c.probes.get("liveness"), c.probes.get("startup")
-            if c.cause is Cause.OOM_KILLED and t:
-                b = quantity_bytes(c.memory_limit)
-                target = format_bytes(b * 2) if b else None
-                add(pod, "PL104", c.name, f"OOM-killed (exit {t.exit_code}) at its {c.memory_limit or 'unset'} memory limit"
-                    f" ({c.restart_count} restarts).",
-                    f"Raise resources.limits.memory to {target} and measure (kubectl top pod --containers)." if target
-                    else "Set resources.limits.memory to the container's real peak use, with headroom.")
-            if c.cause is Cause.STARTUP_PROBE_FAILED and start and start.config and t:
-                cfg = start.config
-                need = max(cfg.budget_seconds * 2, math.ceil((t.run_seconds or 0) * 1.5))
-                threshold = math.ceil((need - cfg.initial_delay) / cfg.period)
-                add(pod, "PL101", c.name, f"Killed by the startup probe after {cfg.budget_seconds}s of start-up "
-                    f"({start.kills} kills seen); it needs longer.",
-                    f"Set startupProbe.failureThreshold: {threshold} (a {cfg.initial_delay + cfg.period * threshold}s budget), "
-                    "or make start-up faster.")
-            elif c.cause is Cause.LIVENESS_PROBE_FAILED and live and live.config and t and t.run_seconds is not None and not start:
-                cfg = live.config
-                if t.run_seconds <= cfg.budget_seconds + cfg.period:
-                    need = max(math.ceil(t.run_seconds * 2), cfg.budget_seconds * 2)
-                    threshold = math.ceil(need / cfg.period)
-                    add(pod, "PL101", c.name, f"Killed by the liveness probe {human(t.run_seconds)} after starting, within "
-                        f"its {cfg.budget_seconds}s budget: it was still starting.",
-                        f"Add a startupProbe with the liveness handler, periodSeconds: {cfg.period} and failureThreshold: "
-                        f"{threshold} (a {cfg.period * threshold}s budget).")
-            for kind_name in ("liveness", "readiness"):
-                st = c.probes.get(kind_name)
-                if st and st.config and (st.failures + st.errors) >= 2 and _TIMEOUT.search(st.last_message or ""):
-                    recovers = c.ready is True or (kind_name == "liveness" and c.state == "running" and c.restart_count == 0)
-                    if recovers:
-                        cfg = st.config
-                        add(pod, "PL102", c.name, f"The {kind_name} probe timed out {st.failures + st.errors} times "
-                            f"(timeoutSeconds: {cfg.timeout}) while the container recovered.",
-                            f"Set {kind_name}Probe.timeoutSeconds: {max(cfg.timeout * 3, 3)}"
-                            + (f" and periodSeconds: {cfg.timeout * 3 + 2}" if cfg.timeout * 3 >= cfg.period else "") + ".")
-            if c.grace_exceeded:
-                probe_grace = live.config.termination_grace if live and live.config else None
-                g = probe_grace or grace
-                add(pod, "PL103", c.name, f"SIGKILLed (exit 137) {g}s after SIGTERM: shutdown outlasted the grace period.",
-                    f"Handle SIGTERM promptly, or set terminationGracePeriodSeconds: {g * 2}.")
+            _observe_container(pod, c, grace, add)
     out = []
     for key, f in grouped.items():
         out.append(LintFinding(f.rule, f.severity, f.kind, f.namespace, f.name, f.container, f.message, f.fix,
@@ -399,10 +372,49 @@ def lint_observed(pods: Iterable[dict], events: list[dict], now: datetime | None
     return out
 
 
-def human(seconds: float) -> str:
-    from probectl.core.objects import human_duration
-
-    return human_duration(seconds)
+def _observe_container(pod: dict, c, grace: int | None, add) -> None:
+    """PL101-PL104 for one diagnosed container."""
+    t = c.last_termination
+    live, start = c.probes.get("liveness"), c.probes.get("startup")
+    if c.cause is Cause.OOM_KILLED and t:
+        b = quantity_bytes(c.memory_limit)
+        target = format_bytes(b * 2) if b else None
+        add(pod, "PL104", c.name, f"OOM-killed (exit {t.exit_code}) at its {c.memory_limit or 'unset'} memory limit"
+            f" ({c.restart_count} restarts).",
+            f"Raise resources.limits.memory to {target} and measure (kubectl top pod --containers)." if target
+            else "Set resources.limits.memory to the container's real peak use, with headroom.")
+    if c.cause is Cause.STARTUP_PROBE_FAILED and start and start.config and t:
+        cfg = start.config
+        need = max(cfg.budget_seconds * 2, math.ceil((t.run_seconds or 0) * 1.5))
+        threshold = math.ceil((need - cfg.initial_delay) / cfg.period)
+        add(pod, "PL101", c.name, f"Killed by the startup probe after {cfg.budget_seconds}s of start-up "
+            f"({start.kills} kills seen); it needs longer.",
+            f"Set startupProbe.failureThreshold: {threshold} (a {cfg.initial_delay + cfg.period * threshold}s budget), "
+            "or make start-up faster.")
+    elif c.cause is Cause.LIVENESS_PROBE_FAILED and live and live.config and t and t.run_seconds is not None and not start:
+        cfg = live.config
+        if t.run_seconds <= cfg.budget_seconds + cfg.period:
+            need = max(math.ceil(t.run_seconds * 2), cfg.budget_seconds * 2)
+            threshold = math.ceil(need / cfg.period)
+            add(pod, "PL101", c.name, f"Killed by the liveness probe {human_duration(t.run_seconds)} after starting, within "
+                f"its {cfg.budget_seconds}s budget: it was still starting.",
+                f"Add a startupProbe with the liveness handler, periodSeconds: {cfg.period} and failureThreshold: "
+                f"{threshold} (a {cfg.period * threshold}s budget).")
+    for kind_name in ("liveness", "readiness"):
+        st = c.probes.get(kind_name)
+        if st and st.config and (st.failures + st.errors) >= 2 and _TIMEOUT.search(st.last_message or ""):
+            recovers = c.ready is True or (kind_name == "liveness" and c.state == "running" and c.restart_count == 0)
+            if recovers:
+                cfg = st.config
+                add(pod, "PL102", c.name, f"The {kind_name} probe timed out {st.failures + st.errors} times "
+                    f"(timeoutSeconds: {cfg.timeout}) while the container recovered.",
+                    f"Set {kind_name}Probe.timeoutSeconds: {max(cfg.timeout * 3, 3)}"
+                    + (f" and periodSeconds: {cfg.timeout * 3 + 2}" if cfg.timeout * 3 >= cfg.period else "") + ".")
+    if c.grace_exceeded:
+        probe_grace = live.config.termination_grace if live and live.config else None
+        g = probe_grace or grace
+        add(pod, "PL103", c.name, f"SIGKILLed (exit 137) {g}s after SIGTERM: shutdown outlasted the grace period.",
+            f"Handle SIGTERM promptly, or set terminationGracePeriodSeconds: {g * 2}.")
 
 
 def run(objects: Iterable[Located], pods: Iterable[dict], events: list[dict], now: datetime | None, *,

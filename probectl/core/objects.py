@@ -222,10 +222,20 @@ def format_bytes(n: int) -> str:
     return str(n)
 
 
-_CONTAINER_KEYS = ("name", "image", "livenessProbe", "readinessProbe", "startupProbe", "resources", "restartPolicy", "ports")
-_SPEC_KEYS = ("nodeName", "restartPolicy", "terminationGracePeriodSeconds", "activeDeadlineSeconds", "schedulingGates")
+_CONTAINER_KEYS = ("name", "image", "livenessProbe", "readinessProbe", "startupProbe", "resources", "restartPolicy", "ports",
+                   "restartPolicyRules", "resizePolicy")
+_SPEC_KEYS = ("nodeName", "restartPolicy", "terminationGracePeriodSeconds", "activeDeadlineSeconds", "schedulingGates",
+              "resources")
 _META_KEYS = ("name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
               "labels", "ownerReferences", "finalizers")
+
+
+def _compact_container(c: dict) -> dict:
+    out = {k: c[k] for k in _CONTAINER_KEYS if k in c}
+    signal = get(c, "lifecycle", "stopSignal")
+    if signal is not None:  # only the stop signal: hooks carry commands
+        out["lifecycle"] = {"stopSignal": signal}
+    return out
 
 
 def compact_pod(pod: dict) -> dict:
@@ -239,7 +249,7 @@ def compact_pod(pod: dict) -> dict:
     out_spec = {k: spec[k] for k in _SPEC_KEYS if k in spec}
     for key in ("initContainers", "containers", "ephemeralContainers"):
         if isinstance(spec.get(key), list):
-            out_spec[key] = [{k: c[k] for k in _CONTAINER_KEYS if k in c} if isinstance(c, dict) else c for c in spec[key]]
+            out_spec[key] = [_compact_container(c) if isinstance(c, dict) else c for c in spec[key]]
         elif key in spec:
             out_spec[key] = spec[key]
     out = {"metadata": {k: meta[k] for k in _META_KEYS if k in meta}, "spec": out_spec}

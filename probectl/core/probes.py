@@ -7,7 +7,7 @@ from probectl.core.model import EventRecord, ProbeConfig, ProbeStats
 from probectl.core.objects import get, integer, text
 
 KINDS = ("liveness", "readiness", "startup")
-_SPEC_KEY = {"liveness": "livenessProbe", "readiness": "readinessProbe", "startup": "startupProbe"}
+SPEC_KEY = {"liveness": "livenessProbe", "readiness": "readinessProbe", "startup": "startupProbe"}
 
 
 def _positive(probe: dict, key: str, default: int, minimum: int) -> int:
@@ -39,7 +39,7 @@ def handler(probe: dict) -> str:
 
 def config(spec: dict, kind: str) -> ProbeConfig | None:
     """The container's probe of `kind` with the API's defaults filled in, or None."""
-    probe = get(spec, _SPEC_KEY[kind])
+    probe = get(spec, SPEC_KEY[kind])
     if not isinstance(probe, dict):
         return None
     return ProbeConfig(

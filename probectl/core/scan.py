@@ -17,16 +17,14 @@ from probectl.core import events as ev
 from probectl.core.diagnose import RECENT, diagnose
 from probectl.core.model import API_VERSION, Cause, Diagnosis, EventRecord, Severity, iso
 from probectl.core.objects import compact_pod, get, human_duration, text
+from probectl.core.rules import EVENT_REASONS, kept
 
-# Events that can change a verdict. Lifecycle chatter (Scheduled, Pulling, Pulled,
-# Created, Started, SuccessfulCreate, ...) only tells how far back events reach, which
-# is kept per pod as one timestamp.
-DECISIVE_REASONS = {
-    "Unhealthy", "Killing", "BackOff", "Failed", "FailedScheduling", "Evicted", "Preempted",
-    "DeadlineExceeded", "FailedMount", "FailedAttachVolume", "FailedCreatePodSandBox", "FailedCreatePodContainer",
-    "NetworkNotReady", "FailedKillPod", "FailedSync", "FailedPostStartHook", "FailedPreStopHook", "OOMKilling",
-    "ErrImageNeverPull", "InspectFailed", "ProbeWarning",
-}
+# Events that can change a verdict: the reasons some rule reads (rules.EVENT_REASONS,
+# derived from the rule tables), plus every Warning. Lifecycle chatter (Scheduled, Pulling,
+# Pulled, Created, Started, SuccessfulCreate, ...) only tells how far back events reach,
+# which is kept per pod as one timestamp.
+DECISIVE_REASONS = EVENT_REASONS
+
 
 FAIL_ON = {"critical": Severity.CRITICAL, "warning": Severity.WARNING}
 
@@ -68,7 +66,7 @@ class EventIndex:
         t = e.first or e.last
         if t and (key not in self.earliest or t < self.earliest[key]):
             self.earliest[key] = t
-        if e.reason in DECISIVE_REASONS or e.type == "Warning":
+        if kept(e):
             self.by_key.setdefault(key, []).append(e)
 
     def for_pod(self, pod: dict, cutoff: datetime | None = None) -> tuple[list[EventRecord], datetime | None]:

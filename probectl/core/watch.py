@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from probectl.core import events as ev
-from probectl.core.diagnose import IMAGE_PULL, diagnose
+from probectl.core.diagnose import diagnose
 from probectl.core.model import Cause, Diagnosis, EventRecord, Severity, iso
 from probectl.core.objects import condition, containers, get, text
+from probectl.core.probes import SPEC_KEY
+from probectl.core.reasons import CONFIG_WAITING, IMAGE_PULL
+from probectl.core.rules import kept
 
 EVENTS_PER_POD = 64  # decisive events kept per pod, newest last
 MAX_SEEN = 100_000  # report keys remembered (oldest forgotten first)
 MAX_PODS = 50_000  # pods whose events are kept
 MAX_INCIDENTS = 50_000  # open incidents remembered (oldest forgotten first)
 QUIET_AFTER = timedelta(minutes=10)  # running and ready this long after its last report: the incident is over
-CONFIG_WAITING = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
 
 # The stages of a restart incident. A line is written when an incident opens and when it
 # reaches a higher stage; repeats of a stage are counted into the next line.
@@ -94,9 +96,6 @@ class _Incident:
     restarts: int = 0  # terminations seen in this incident
 
 
-_PROBE_KEY = {"liveness": "livenessProbe", "readiness": "readinessProbe", "startup": "startupProbe"}
-
-
 class Tracker:
     def __init__(self, recent: timedelta | None = None) -> None:
         self.pods: dict[str, dict[str, _Container]] = {}
@@ -131,7 +130,7 @@ class Tracker:
         for ref in containers(pod):
             s = ref.status
             thresholds = tuple(
-                t if isinstance(t := get(ref.spec, _PROBE_KEY[k], "failureThreshold"), int) and t > 0 else 3
+                t if isinstance(t := get(ref.spec, SPEC_KEY[k], "failureThreshold"), int) and t > 0 else 3
                 for k in ("liveness", "readiness", "startup"))
             rp = get(ref.spec, "readinessProbe")
             budget = 0
@@ -361,7 +360,7 @@ class Tracker:
         # the pod's key: its uid; an event without one (older recorders, pasted) by name
         key = e.uid or self.keys.get((e.namespace or "default", e.name)) or f"{e.namespace}/{e.name}"
         uid = text(raw, "metadata", "uid") or f"{key}|{e.reason}|{e.message}"
-        if e.reason in ("Unhealthy", "Killing", "BackOff", "Failed", "FailedScheduling", "Evicted") or e.type == "Warning":
+        if kept(e):  # what the rules read (rules.EVENT_REASONS) and every Warning, as scan keeps
             bucket = self.events.setdefault(key, deque(maxlen=EVENTS_PER_POD))
             bucket.append(e)
             self.events.move_to_end(key)
