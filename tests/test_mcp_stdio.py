@@ -72,3 +72,51 @@ def test_stdio_against_2000_pods(tmp_path, env, live_now):
     log = errlog.read_text()
     assert "Traceback" not in log
     assert "probectl mcp: INFO: probectl_why: probectl: error: pod \"no-such-pod\"" in log  # logs on stderr
+
+
+def test_stdout_carries_only_the_protocol(tmp_path, env):
+    """Raw JSON-RPC on the installed command: every line on stdout is a protocol message
+    (loading the kubeconfig and reading the cluster print nothing there), the logs are on
+    stderr, and closing stdin ends the server with status 0."""
+    from tests.scenarios import BY_NAME
+
+    oom = BY_NAME["oom_killed_crashloop"]
+    name = oom.pod["metadata"]["name"]
+    with RecordingAPIServer([oom.pod], oom.events) as api:
+        env["KUBECONFIG"] = str(kubeconfig(tmp_path / "kubeconfig", server=api.url, token="t0ken"))
+        messages = [
+            {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+             "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}}},
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+            {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "probectl_why", "arguments": {"pod": name}}},
+            {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "probectl_why", "arguments": {"pod": "nope"}}},
+            {"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "probectl_scan", "arguments": {}}},
+        ]
+        proc = subprocess.Popen([probectl_exe(), "mcp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=(tmp_path / "stderr.txt").open("w"), text=True, env=env)
+        try:
+            proc.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
+            proc.stdin.flush()
+            answers = []
+            while len([a for a in answers if "id" in a]) < 5:  # then the client hangs up
+                line = proc.stdout.readline()
+                assert line, "the server closed stdout early"
+                answers.append(json.loads(line))  # nothing but JSON-RPC
+            proc.stdin.close()
+            rest = proc.stdout.read()
+            assert proc.wait(timeout=60) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    stderr = (tmp_path / "stderr.txt").read_text()
+    assert rest == ""
+    assert all(a.get("jsonrpc") == "2.0" for a in answers)
+    by_id = {a["id"]: a for a in answers if "id" in a}
+    assert set(by_id) == {1, 2, 3, 4, 5}
+    assert len(by_id[2]["result"]["tools"]) == 4
+    assert json.loads(by_id[3]["result"]["content"][0]["text"])["cause"] == "oom-killed"
+    assert by_id[4]["result"]["isError"] is True
+    assert json.loads(by_id[5]["result"]["content"][0]["text"])["groupsTotal"] == 1
+    assert "Traceback" not in stderr and "serving 4 tools over stdio" in stderr
+    assert set(api.methods) == {"GET"}
