@@ -172,7 +172,10 @@ def test_scan_groups_as_the_table_groups(home, cli):
     with RecordingAPIServer(pods, events) as api:
         server, kc = serve(api, home)
         d = doc(run_client(server, lambda c: c.call_tool("probectl_scan", {"all_namespaces": True})))
+        mcp_requests = sorted(p for p, _, _ in api.requests)
+        api.requests.clear()
         _, table, _ = cli("scan", "-A", "--kubeconfig", kc)
+        assert mcp_requests == sorted(p for p, _, _ in api.requests)  # the command's requests, logs included
     assert d["kind"] == "ScanGroups" and d["groupsLeftOut"] == 0
     web = d["groups"][0]
     assert (web["cause"], web["workload"], web["container"], web["pods"]) == ("oom-killed", "Deployment/web", "api", 40)
