@@ -334,3 +334,18 @@ def test_without_the_extra_says_how_to_install(cli, monkeypatch):
 def test_usage_errors_before_serving(cli, args, message):
     status_, out, err = cli("mcp", *args)
     assert status_ == 2 and out == "" and message in err and err.count("\n") == 1
+
+
+def test_other_commands_never_import_the_sdk(tmp_path):
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    code = ("import sys, io, contextlib\nfrom probectl.cli.main import main\n"
+            "for args in (['exitcode', '137'], ['--help'], ['mcp', '--help'], ['why', '--help']):\n"
+            "    with contextlib.redirect_stdout(io.StringIO()):\n        main(args)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mcp', 'mcp_types', 'pydantic', 'anyio')))\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                       env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
