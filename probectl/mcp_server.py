@@ -181,8 +181,8 @@ def _dumps(doc) -> str:
 
 
 def _fit(lines: list[str], fixed: int, budget: int) -> int:
-    """How many of `lines` (in order, one character between them) fit in `budget` next to
-    `fixed` characters."""
+    """How many of `lines` (in order, with the two characters ",\n" after each) fit in
+    `budget` next to `fixed` characters."""
     total, n = fixed, 0
     for line in lines:
         total += len(line) + 2
@@ -426,9 +426,14 @@ def configure_logging(debug: bool) -> None:
 
 def serve(settings: Settings) -> None:
     """Serve over stdio until the client closes the connection."""
+    import sys
+
     configure_logging(settings.debug)
     server = build_server(settings)
     where = f"files {', '.join(settings.filename)}" if settings.filename else (
         f"context {settings.context}" if settings.context else "the current kubeconfig context")
     log.info("serving 4 tools over stdio, reading %s", _clean(where, 500))
+    if sys.stdin.isatty():
+        log.warning("stdin is a terminal: this command speaks MCP (JSON-RPC) on stdin and stdout, for an AI "
+                    "assistant to start (see probectl mcp --help); Ctrl-C stops it")
     server.run("stdio")

@@ -120,3 +120,20 @@ def test_stdout_carries_only_the_protocol(tmp_path, env):
     assert json.loads(by_id[5]["result"]["content"][0]["text"])["groupsTotal"] == 1
     assert "Traceback" not in stderr and "serving 4 tools over stdio" in stderr
     assert set(api.methods) == {"GET"}
+
+
+def test_ctrl_c_exits_130_without_a_traceback(env):
+    import signal
+
+    proc = subprocess.Popen([probectl_exe(), "mcp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = proc.stderr.readline()  # serving: the SDK is loaded and reading stdin
+        assert "serving 4 tools over stdio" in first
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert out == "" and "Traceback" not in err
