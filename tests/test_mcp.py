@@ -89,16 +89,24 @@ def test_why_of_a_workload_and_without_logs(home, cli):
         server, kc = serve(api, home)
 
         async def steps(c):
-            return (await c.call_tool("probectl_why", {"pod": "checkout", "namespace": "shop"}),
-                    await c.call_tool("probectl_why", {"pod": "web-7f9c6d8b5-" + "x", "namespace": "shop"}),
-                    await c.call_tool("probectl_why", {"pod": pods[0]["metadata"]["name"], "logs": False}))
+            workload = await c.call_tool("probectl_why", {"pod": "checkout", "namespace": "shop"})
+            unknown = await c.call_tool("probectl_why", {"pod": "web-7f9c6d8b5-" + "x", "namespace": "shop"})
+            api.requests.clear()
+            no_logs = await c.call_tool("probectl_why", {"pod": "kube-proxy-9zt4w", "namespace": "kube-system",
+                                                         "logs": False})
+            without = [p for p, _, _ in api.requests]
+            api.requests.clear()
+            with_logs = await c.call_tool("probectl_why", {"pod": "kube-proxy-9zt4w", "namespace": "kube-system"})
+            return workload, unknown, no_logs, without, with_logs, [p for p, _, _ in api.requests]
 
-        workload, unknown, no_logs = run_client(server, steps)
+        workload, unknown, no_logs, without, with_logs, asked = run_client(server, steps)
         _, out, _ = cli("why", "checkout", "-n", "shop", "--kubeconfig", kc, "-o", "json")
-        assert same_moment(text(workload)) == same_moment(out) and json.loads(out)["kind"] == "List" and len(json.loads(out)["items"]) == 3
+        assert same_moment(text(workload)) == same_moment(out)
+        assert json.loads(out)["kind"] == "List" and len(json.loads(out)["items"]) == 3
         assert unknown.is_error
-        assert not any(p.endswith("/log") for p, _, _ in api.requests[-2:])
-        assert doc(no_logs)["cause"] == "oom-killed"
+        assert doc(no_logs)["cause"] == doc(with_logs)["cause"] == "app-error" and len(asked) == 3
+        assert not any(p.endswith("/log") for p in without) and len(without) == 2  # the pod, its events
+        assert asked[-1].endswith("/kube-proxy-9zt4w/log")  # the crash log, as why reads it
 
 
 def test_unknown_pod_is_a_tool_error_then_the_server_still_answers(home, cli):
