@@ -26,6 +26,7 @@ from probectl.errors import ProbectlError, UsageError, error_line
 # groups stop at this many characters (the issue: "about 30,000"), saying what was left out.
 SCAN_BUDGET = 30_000
 LINT_BUDGET = 30_000
+WHY_BUDGET = 30_000  # a workload's pods (a List): one pod's Diagnosis is always whole
 DETAILED_GROUPS = 3  # the first groups also carry their example pod's evidence and next steps
 MAX_WARNINGS = 20
 TEXT_LIMIT = 300  # a summary, a crash line or a warning: at most this many characters
@@ -96,7 +97,10 @@ class Tools:
             diagnoses = why.collect(pod.strip(), namespace=namespace or s.namespace, filename=list(s.filename) or None,
                                     context=s.context, kubeconfig=s.kubeconfig, request_timeout=s.request_timeout,
                                     logs=0, read_logs=logs, recent=RECENT, debug=s.debug)
-        return neutral_json(dump(why.document(diagnoses), "json"))
+        text = neutral_json(dump(why.document(diagnoses), "json"))
+        if len(diagnoses) > 1 and len(text) > WHY_BUDGET:
+            return workload_document(diagnoses)
+        return text
 
     # ---------------------------------------------------------------- probectl_scan
 
@@ -248,6 +252,27 @@ def _by_namespace(groups) -> dict:
     return out
 
 
+def workload_document(diagnoses: list, budget: int = WHY_BUDGET) -> str:
+    """A workload's pods whose Diagnoses do not fit in `budget` characters: the List of
+    `why -o json` with the worst pods first, as many as fit (at least one), and
+    `itemsLeftOut` with a note saying how to see the others."""
+    from probectl.render.data import dump
+
+    ranked = sorted(diagnoses, key=lambda d: -d.severity.rank)  # stable: the command's order within a severity
+    # each item as it stands inside the List (indented by 4), so that its size is exact
+    items = ["    " + neutral_json(dump(d.to_dict(), "json")).rstrip("\n").replace("\n", "\n    ") for d in ranked]
+
+    def render(n: int) -> str:
+        left = len(items) - n
+        doc = {"apiVersion": "probectl/v1", "kind": "List", "items": [], "itemsLeftOut": left,
+               "note": (f"{left} of the workload's {len(items)} pods left out to keep this answer under {budget:,} "
+                        "characters (the worst pods come first): ask probectl_why about one pod by its name, or "
+                        "probectl_scan for the workload's pods grouped.")}
+        return neutral_json(dump(doc, "json")).replace('"items": []', '"items": [\n' + ",\n".join(items[:n]) + "\n  ]", 1)
+
+    return render(max(1, _fit(items, len(render(0)) + 20, budget)))
+
+
 def lint_document(report, budget: int = LINT_BUDGET) -> str:
     """`probectl lint -o json`'s document; findings left out from the end (least severe)
     beyond `budget` characters, saying how many."""
@@ -294,7 +319,9 @@ crashed-signal, image-pull-failed, config-error, unschedulable, healthy), `confi
 (high/medium/low: low means the evidence that would decide is gone, e.g. expired events), \
 `summary` (one sentence to relay), per container `lastTermination` (exitCode, signal, \
 reason), `restartCount`, `probes`, `crash` (the log line that says why the process died), \
-`evidence` (what was seen) and `nextSteps` (commands to run). `warnings` say what could not be read."""
+`evidence` (what was seen) and `nextSteps` (commands to run). `warnings` say what could not be read. \
+A workload's List over about 30,000 characters keeps its worst pods first and says in \
+`itemsLeftOut` and `note` how many were left out."""
 
 SCAN = """Find every troubled pod of a namespace (default: the configured one) or of the whole \
 cluster (all_namespaces), grouped as probectl's scan table groups them: one group per \

@@ -357,3 +357,23 @@ def test_other_commands_never_import_the_sdk(tmp_path):
                        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+def test_why_of_a_large_workload_stays_bounded(home, cli):
+    from probectl.mcp_server import WHY_BUDGET
+
+    pods, events = small_cluster()
+    with RecordingAPIServer(pods, events) as api:
+        server, kc = serve(api, home)
+        r = run_client(server, lambda c: c.call_tool("probectl_why", {"pod": "web", "namespace": "shop"}))
+        _, out, _ = cli("why", "web", "-n", "shop", "--kubeconfig", kc, "-o", "json")
+    full = json.loads(out)
+    assert len(out) > WHY_BUDGET and len(full["items"]) == 40  # the command's List: every pod
+    t = text(r)
+    assert len(t) <= WHY_BUDGET
+    d = json.loads(t)
+    assert d["kind"] == "List" and 1 <= len(d["items"]) < 40 and d["itemsLeftOut"] == 40 - len(d["items"])
+    assert "probectl_why" in d["note"] and "probectl_scan" in d["note"]
+    by_name = {i["pod"]["name"]: i for i in full["items"]}
+    for item in d["items"]:  # each pod kept is the command's Diagnosis of it
+        assert same_moment(json.dumps(item)) == same_moment(json.dumps(by_name[item["pod"]["name"]]))
