@@ -377,3 +377,21 @@ def test_why_of_a_large_workload_stays_bounded(home, cli):
     by_name = {i["pod"]["name"]: i for i in full["items"]}
     for item in d["items"]:  # each pod kept is the command's Diagnosis of it
         assert same_moment(json.dumps(item)) == same_moment(json.dumps(by_name[item["pod"]["name"]]))
+
+
+def test_lint_of_many_manifests_stays_bounded(cli, tmp_path):
+    from probectl.mcp_server import LINT_BUDGET
+
+    many = "\n---\n".join(MANIFEST.replace("name: web", f"name: web{i}") for i in range(150))
+    path = tmp_path / "many.yaml"
+    path.write_text(many)
+    server = build_server(Settings())
+    r = run_client(server, lambda c: c.call_tool("probectl_lint", {"manifest": many}))
+    full = json.loads(cli("lint", "-f", str(path), "-o", "json")[1])
+    t = text(r)
+    assert len(t) <= LINT_BUDGET < len(json.dumps(full))
+    d = json.loads(t)
+    assert d["itemsLeftOut"] == len(full["items"]) - len(d["items"]) > 0
+    assert d["summary"]["findings"] == len(full["items"])  # the counters cover every finding
+    assert [i["rule"] for i in d["items"]] == [i["rule"] for i in full["items"][:len(d["items"])]]  # worst first
+    assert "left out" in d["summary"]["warnings"][-1]
