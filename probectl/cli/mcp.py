@@ -7,17 +7,19 @@ import typer
 from probectl.cli import options
 from probectl.errors import ExitStatus, UsageError
 
-HELP = """Serve probectl's diagnosis to AI assistants (Claude, Copilot, Cursor...) as MCP tools
-over stdio: probectl_why, probectl_scan, probectl_exitcode, probectl_lint.
+HELP = """Serve the diagnosis as tools for AI assistants (MCP over stdio).
+
+Four read-only tools for Claude, Copilot, Cursor or any MCP client: probectl_why,
+probectl_scan, probectl_exitcode and probectl_lint.
 
 The assistant starts this command and talks to it on stdin/stdout; logs go to stderr.
 Every tool is read-only (GET requests only) and answers with probectl's JSON.
 Needs the extra: pip install 'probectl[mcp]'.
 
 \b
-  probectl mcp                            # the current kubeconfig context
-  probectl mcp --context prod -n shop     # a context and default namespace
-  probectl mcp -f dump/                   # kubectl output instead of a cluster
+  probectl mcp                          # the current kubeconfig context
+  probectl mcp --context prod -n shop   # a context and default namespace
+  probectl mcp -f dump/                 # kubectl output, not a cluster
 
 \b
   claude mcp add probectl -- probectl mcp --context prod
