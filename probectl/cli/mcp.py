@@ -7,7 +7,7 @@ import typer
 from probectl.cli import options
 from probectl.errors import ExitStatus, UsageError
 
-HELP = """Serve the diagnosis as MCP tools for AI assistants, over stdio.
+HELP = """Serve the diagnosis to AI assistants as MCP tools.
 
 Four read-only tools for Claude, Copilot, Cursor or any MCP client: probectl_why,
 probectl_scan, probectl_exitcode and probectl_lint.
