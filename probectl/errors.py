@@ -37,3 +37,11 @@ class ClusterError(ProbectlError):
     """The cluster could not be reached or answered with an error."""
 
     status = ExitStatus.CLUSTER
+
+
+def error_line(message: str) -> str:
+    """The line probectl writes on stderr for an error (without its newline); `probectl mcp`
+    answers a failed tool call with the same line. Cluster text in it is neutralised."""
+    from probectl.render.safe import clean
+
+    return f"probectl: error: {clean(message, oneline=True)}"

@@ -35,3 +35,13 @@ def test_rules_benchmark_runs(clean_env):
                        capture_output=True, text=True, env=clean_env, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "| diagnose, 40 generated pods |" in r.stdout and "crash.find" in r.stdout
+
+
+def test_mcp_benchmark_runs(clean_env):
+    pytest.importorskip("mcp.server.mcpserver")
+    r = subprocess.run([sys.executable, "bench/mcp_session.py", "--pods", "40", "--runs", "1", "--markdown"],
+                       cwd=ROOT, capture_output=True, text=True, env=clean_env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    row = next(line for line in r.stdout.splitlines() if line.startswith("| probectl_why of a failing pod"))
+    assert row.rstrip(" |").endswith("| 2")  # GET the pod, LIST its events: the CLI's requests
+    assert "| probectl_scan all_namespaces (1 runs) |" in r.stdout

@@ -117,11 +117,17 @@ def _render(report, fmt: str, style) -> str:
 
 
 def _from_files(paths, namespace, off, fail_on):
-    from probectl.core import lint as core
-    from probectl.core.diagnose import snapshot_time
     from probectl.sources.manifests import load
 
-    located = load(paths)
+    return lint_manifests(load(paths), namespace, off, fail_on)
+
+
+def lint_manifests(located, namespace, off, fail_on):
+    """The LintReport of manifest objects (sources.manifests); nothing printed. `probectl
+    lint -f` and the MCP server's probectl_lint both call this."""
+    from probectl.core import lint as core
+    from probectl.core.diagnose import snapshot_time
+
     if namespace:
         located = [x for x in located if (x.obj.get("metadata") or {}).get("namespace") in (namespace, None)]
     events = [x.obj for x in located if x.obj.get("kind") == "Event"]

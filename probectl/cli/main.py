@@ -46,9 +46,9 @@ def _main(
 
 
 def _register() -> None:
-    from probectl.cli import auth, completion, demo, exitcode, lint, scan, watch, why
+    from probectl.cli import auth, completion, demo, exitcode, lint, mcp, scan, watch, why
 
-    for module in (why, scan, watch, lint, demo, exitcode, auth, completion):
+    for module in (why, scan, watch, lint, demo, exitcode, auth, mcp, completion):
         module.register(app)
 
 
@@ -56,9 +56,9 @@ _register()
 
 
 def _error(message: str) -> None:
-    from probectl.render.safe import clean
+    from probectl.errors import error_line
 
-    sys.stderr.write(f"probectl: error: {clean(message, oneline=True)}\n")
+    sys.stderr.write(error_line(message) + "\n")
     sys.stderr.flush()
 
 

@@ -134,10 +134,21 @@ def _collect(filename, namespace, all_namespaces, selector, field_selector, sett
              context, kubeconfig, request_timeout, debug, log_groups):
     from probectl.cli import reports
 
-    if filename:
-        return _from_files(filename, namespace, all_namespaces, selector, field_selector, settings, writer.item)
     progress = any(t.path != reports.STDOUT or t.fmt == "table" for t in targets)
-    return _from_cluster(namespace, all_namespaces, selector, field_selector, settings, writer.item,
+    return collect(filename, namespace, all_namespaces, selector, field_selector, settings, writer.item,
+                   context=context, kubeconfig=kubeconfig, request_timeout=request_timeout, progress=progress,
+                   debug=debug, log_groups=log_groups)
+
+
+def collect(filename, namespace, all_namespaces, selector, field_selector, settings, on_item=None, *,
+            context=None, kubeconfig=None, request_timeout=None, progress=False, debug=False, log_groups=0):
+    """The ScanReport of files (-f) or the cluster; nothing printed. `on_item` gets each
+    Diagnosis meant for a JSON/YAML report as it comes. `probectl scan` and the MCP
+    server's probectl_scan both call this."""
+    on_item = on_item or (lambda d: None)
+    if filename:
+        return _from_files(filename, namespace, all_namespaces, selector, field_selector, settings, on_item)
+    return _from_cluster(namespace, all_namespaces, selector, field_selector, settings, on_item,
                          context, kubeconfig, request_timeout, progress=progress, debug=debug, log_groups=log_groups)
 
 

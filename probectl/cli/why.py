@@ -52,6 +52,17 @@ def diagnose_live(name: str, *, namespace: str | None, context: str | None, kube
     """GET the pod, LIST its events, and read at most one log per container that ended by
     itself or crashed (read_logs) or is troubled (--logs N). When no pod has that name,
     the pods of the workload of that name."""
+    from probectl.sources import cluster as cl
+
+    conn = cl.connect(kubeconfig, context, namespace)
+    client = cl.Client(conn, cl.parse_timeout(timeout), debug=sys.stderr if debug else None)
+    try:  # closed whatever happens: a long-running caller (probectl mcp) must not keep sessions
+        return _diagnose_live(client, conn, name, logs=logs, recent=recent, read_logs=read_logs)
+    finally:
+        client.close()
+
+
+def _diagnose_live(client, conn, name: str, *, logs: int, recent, read_logs: bool) -> list:
     from datetime import datetime, timezone
 
     from probectl.cli import crashlogs
@@ -60,8 +71,6 @@ def diagnose_live(name: str, *, namespace: str | None, context: str | None, kube
     from probectl.core.select import related_pods, strip_kind
     from probectl.sources import cluster as cl
 
-    conn = cl.connect(kubeconfig, context, namespace)
-    client = cl.Client(conn, cl.parse_timeout(timeout), debug=sys.stderr if debug else None)
     ns = conn.target.namespace
     name = strip_kind(name)
     notes: list[str] = []
@@ -142,6 +151,23 @@ def _read_logs(client, d, show: int, crash: bool):
     return texts, tails, notes
 
 
+def collect(pod: str | None, *, namespace: str | None, filename: list[str] | None, context: str | None,
+            kubeconfig: str | None, request_timeout: str | None, logs: int = 0, read_logs: bool = True,
+            recent=None, debug: bool = False) -> list:
+    """The diagnoses `why` shows, read from files (-f) or the cluster; nothing printed.
+    `probectl why` and the MCP server's probectl_why both call this."""
+    if filename:
+        if logs:
+            raise UsageError("--logs reads a live cluster; with -f there are no logs to read")
+        from probectl.sources.files import load
+
+        return [diagnose_snapshot(load(filename), pod, namespace, recent)]
+    if not pod:
+        raise UsageError("name a pod: probectl why POD [-n NAMESPACE] (or read kubectl output with -f FILE)")
+    return diagnose_live(pod, namespace=namespace, context=context, kubeconfig=kubeconfig, timeout=request_timeout,
+                         logs=logs, debug=debug, recent=recent, read_logs=read_logs)
+
+
 def show(diagnoses, output: options.Output, no_color: bool, *, live: bool = False) -> None:
     if not isinstance(diagnoses, list):
         diagnoses = [diagnoses]
@@ -156,11 +182,14 @@ def show(diagnoses, output: options.Output, no_color: bool, *, live: bool = Fals
         return
     from probectl.render.data import dump
 
+    options.emit(dump(document(diagnoses), output.value))
+
+
+def document(diagnoses: list) -> dict:
+    """What -o json/yaml print: the Diagnosis, or a List of them for a workload's pods."""
     if len(diagnoses) == 1:
-        doc = diagnoses[0].to_dict()
-    else:
-        doc = {"apiVersion": "probectl/v1", "kind": "List", "items": [d.to_dict() for d in diagnoses]}
-    options.emit(dump(doc, output.value))
+        return diagnoses[0].to_dict()
+    return {"apiVersion": "probectl/v1", "kind": "List", "items": [d.to_dict() for d in diagnoses]}
 
 
 def why(
@@ -180,21 +209,10 @@ def why(
     recent_window = options.parse_duration(recent, "--recent")
     if logs and no_logs:
         raise UsageError("--logs and --no-logs contradict each other")
-    if filename:
-        if logs:
-            raise UsageError("--logs reads a live cluster; with -f there are no logs to read")
-        from probectl.sources.files import load
-
-        diagnoses = [diagnose_snapshot(load(filename), pod, namespace, recent_window)]
-        live = False
-    else:
-        if not pod:
-            raise UsageError("name a pod: probectl why POD [-n NAMESPACE] (or read kubectl output with -f FILE)")
-        diagnoses = diagnose_live(pod, namespace=namespace, context=context, kubeconfig=kubeconfig,
-                                  timeout=request_timeout, logs=logs, debug=debug, recent=recent_window,
-                                  read_logs=not no_logs)
-        live = True
-    show(diagnoses, output, no_color, live=live)
+    diagnoses = collect(pod, namespace=namespace, filename=filename, context=context, kubeconfig=kubeconfig,
+                        request_timeout=request_timeout, logs=logs, read_logs=not no_logs, recent=recent_window,
+                        debug=debug)
+    show(diagnoses, output, no_color, live=not filename)
     return ExitStatus.OK if all(d.severity.value == "ok" for d in diagnoses) else ExitStatus.FINDINGS
 
 

@@ -40,6 +40,13 @@ def load(paths: list[str], stdin=None) -> list[Located]:
     return out
 
 
+def load_text(text: str, where: str = "<manifest>") -> list[Located]:
+    """The objects of JSON or YAML text (one or more documents), as load() reads a file."""
+    out: list[Located] = []
+    _add(out, text.encode(), where)
+    return out
+
+
 def _add(out: list[Located], data: bytes, where: str, explicit: bool = True) -> None:
     if not data.strip():
         if explicit:
