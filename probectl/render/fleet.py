@@ -252,8 +252,15 @@ def render_github(fleet: FleetReport) -> str:
     lines = []
     for c in fleet.unreadable:
         lines.append(f"::error title={gh_prop(f'probectl: context {c.name} could not be read')}::{gh_data(c.error or '')}")
-    groups = sorted(((c.name, g) for c in fleet.read for g in c.report.groups),
-                    key=lambda cg: (-cg[1].severity.rank, -cg[1].count))
+    # the worst first; within a severity, the contexts take turns (each one's biggest group,
+    # then each one's second...): ten annotations name as many clusters in trouble as they can
+    groups = []
+    for sev in (Severity.CRITICAL, Severity.WARNING):
+        ranked = []
+        for order, c in enumerate(fleet.read):
+            mine = [g for g in c.report.groups if g.severity is sev]
+            ranked += [(i, order, c.name, g) for i, g in enumerate(mine)]
+        groups += [(name, g) for _, _, name, g in sorted(ranked, key=lambda x: (x[0], x[1]))]
     shown = {Severity.CRITICAL: 0, Severity.WARNING: 0}
     hidden = 0
     budget = r.GITHUB_ANNOTATIONS - len(fleet.unreadable)  # the unreadable contexts' errors count too
