@@ -166,11 +166,14 @@ def scan(*, contexts, all_contexts: bool, parallel: int, namespace, all_namespac
                     group_findings=any(t.fmt in ("table", "markdown", "github") for t in targets),
                     keep_history=any(t.fmt not in streamed for t in targets))
     cl.prepare()  # the configuration loaders imported once, here, before the threads start
+    # the contexts' pages are downloaded side by side and parsed one at a time: memory
+    # holds one parsed page, not one per context (and the GIL parses one at a time anyway)
+    gate = cl.PageGate(1)
 
     def scan_one(name: str, on_item):
         return single._from_cluster(namespace, all_namespaces, selector, field_selector, dict(settings), on_item,
                                     name, kubeconfig, request_timeout, progress=False, debug=debug,
-                                    log_groups=0 if no_logs else log_groups)
+                                    log_groups=0 if no_logs else log_groups, page_gate=gate)
 
     progress = _Progress(len(names)) if sys.stderr.isatty() else None
     runs: list[_Context] = []

@@ -240,7 +240,8 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, set
 
 
 def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings, on_item,
-                  context, kubeconfig, request_timeout, progress: bool, debug: bool = False, log_groups: int = 0):
+                  context, kubeconfig, request_timeout, progress: bool, debug: bool = False, log_groups: int = 0,
+                  page_gate=None):
     from datetime import datetime, timezone
 
     from probectl.cli import crashlogs
@@ -248,7 +249,7 @@ def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings
     from probectl.sources import cluster as cl
 
     conn = cl.connect(kubeconfig, context, namespaces[0] if namespaces else None)
-    client = cl.Client(conn, cl.parse_timeout(request_timeout), debug=sys.stderr if debug else None)
+    client = cl.Client(conn, cl.parse_timeout(request_timeout), debug=sys.stderr if debug else None, page_gate=page_gate)
     scopes: list[str | None] = [None] if all_namespaces else list(dict.fromkeys(namespaces or [conn.target.namespace]))
     warnings: list[str] = []
     now = datetime.now(timezone.utc)

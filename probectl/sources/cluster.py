@@ -374,6 +374,33 @@ def _status_message(resp) -> str:
     return text[:200] or resp.reason or ""
 
 
+class PageGate:
+    """At most `n` threads at once hold a parsed list page (a fleet scan shares one gate
+    among its contexts: their pages are asked for and downloaded side by side, but parsed
+    and used one at a time, so memory holds one parsed page, not one per context; the GIL
+    would run that work one at a time anyway). Re-entrant within a thread."""
+
+    def __init__(self, n: int = 1):
+        self._sem = threading.BoundedSemaphore(n) if n else None
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def __call__(self):
+        depth = getattr(self._local, "depth", 0)
+        self._local.depth = depth + 1
+        try:
+            if self._sem is None or depth:
+                yield
+            else:
+                with self._sem:
+                    yield
+        finally:
+            self._local.depth = depth
+
+
+_NO_GATE = PageGate(0)
+
+
 class Client:
     """GET requests against the API server, returning parsed JSON.
 
@@ -385,9 +412,10 @@ class Client:
 
     def __init__(self, conn: Connection, timeout: float | None = DEFAULT_TIMEOUT, *,
                  sleep: Callable[[float], None] | None = None, on_request: Callable[[str], None] | None = None,
-                 debug=None):
+                 debug=None, page_gate: PageGate | None = None):
         import requests
 
+        self.page_gate = page_gate or _NO_GATE  # held while a list page is parsed and its items used
         self.conn = conn
         self.cfg = conn.configuration
         self.target = conn.target
@@ -602,22 +630,24 @@ class Client:
             if peeked:
                 ahead, ahead_token = _Fetch(lambda t=peeked: self._page(path, params, limit, t)), peeked
                 pending[0] = ahead
-            try:
-                body = loads(raw)
-            except ValueError:
-                raise ClusterError(f"{self.target.server} answered {path} with something that is not JSON, "
-                                   f"or cut short ({self.target.where()})") from None
-            if not isinstance(body, dict):
-                raise ClusterError(f"{self.target.server} answered {path} with JSON that is not an object ({self.target.where()})")
-            meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-            token = meta.get("continue") or ""
-            self.list_version = meta.get("resourceVersion") or self.list_version  # where a watch starts
-            items = body.get("items")
-            del body, raw
-            for item in items if isinstance(items, list) else []:
-                if isinstance(item, dict):
-                    yield item
-            del items  # one page in memory at a time: this one goes before the next is parsed
+            # parsed and used inside the gate (a fleet scan: one context's page at a time)
+            with self.page_gate():
+                try:
+                    body = loads(raw)
+                except ValueError:
+                    raise ClusterError(f"{self.target.server} answered {path} with something that is not JSON, "
+                                       f"or cut short ({self.target.where()})") from None
+                if not isinstance(body, dict):
+                    raise ClusterError(f"{self.target.server} answered {path} with JSON that is not an object ({self.target.where()})")
+                meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+                token = meta.get("continue") or ""
+                self.list_version = meta.get("resourceVersion") or self.list_version  # where a watch starts
+                items = body.get("items")
+                del body, raw
+                for item in items if isinstance(items, list) else []:
+                    if isinstance(item, dict):
+                        yield item
+                del items  # one page in memory at a time: this one goes before the next is parsed
             if not token:
                 return
 
