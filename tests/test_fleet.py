@@ -313,3 +313,47 @@ def test_context_names_are_untrusted_text(cli, tmp_path, monkeypatch, clusters):
         status, out, err = cli("scan", "--all-contexts", "-A", "-o", "junit")
         etree.fromstring(out.encode())  # still valid XML
         assert "\x1b" not in out
+
+
+def test_without_a_namespace_each_context_uses_its_own(cli, tmp_path, monkeypatch, clusters):
+    isolate_env(monkeypatch, tmp_path / "home")
+    with FakeAPIServer(*clusters["staging"], token="a") as a, FakeAPIServer(*clusters["staging"], token="b") as b:
+        monkeypatch.setenv("KUBECONFIG", str(fleet_kubeconfig(tmp_path / "config", {
+            "a": {"server": a.url, "token": "a", "namespace": "shop"},
+            "b": {"server": b.url, "token": "b", "namespace": "data"}})))
+        status, out, err = cli("scan", "--all-contexts", "-o", "json")
+        assert status == 1, err
+        assert {p for p, _, _ in a.requests} == {"/api/v1/namespaces/shop/events", "/api/v1/namespaces/shop/pods"}
+        assert {p for p, _, _ in b.requests} == {"/api/v1/namespaces/data/events", "/api/v1/namespaces/data/pods"}
+        doc = json.loads(out)
+        assert {(i["context"], i["pod"]["namespace"]) for i in doc["items"]} == {("a", "shop"), ("b", "data")}
+
+
+def test_fleet_summary_sums_the_contexts_read():
+    """core/fleet.py on literal reports: sums, failed, and the unreadable left out of the counts."""
+    from collections import Counter
+
+    from probectl.core.fleet import ContextResult, FleetReport
+    from probectl.core.model import Severity
+    from probectl.core.scan import ScanReport
+
+    def report(examined, findings, worst, causes):
+        r = ScanReport([], examined, examined - findings, Counter(causes), Counter({"ok": examined - findings}),
+                       {"context": "x"}, [], None, "critical", None)
+        r.findings_count, r.worst = findings, worst
+        return r
+
+    fleet = FleetReport([ContextResult("a", report(10, 2, Severity.WARNING, {"readiness-probe-failed": 2})),
+                         ContextResult("b", report(5, 1, Severity.CRITICAL, {"oom-killed": 1})),
+                         ContextResult("c", error="cannot reach")])
+    s = fleet.summary()
+    assert (s["contextsTotal"], s["contextsRead"], s["contextsFailed"]) == (3, 2, 1)
+    assert s["podsExamined"] == 15 and s["podsWithFindings"] == 3 and s["podsHealthy"] == 12
+    assert s["byCause"] == {"oom-killed": 1, "readiness-probe-failed": 2} and s["failed"] is True
+    assert s["warnings"] == ['context "c" could not be read: cannot reach']
+    assert [c.to_dict()["status"] for c in fleet.contexts] == ["ok", "ok", "error"]
+    assert fleet.contexts[2].to_dict() == {"name": "c", "status": "error", "error": "cannot reach", "summary": None}
+    # only warnings: not failing at --fail-on critical
+    assert FleetReport(fleet.contexts[:1]).failed is False
+    assert FleetReport(fleet.contexts[:1], fail_on="warning").failed is True
+    assert FleetReport([ContextResult("c", error="x")]).failed is False
