@@ -45,3 +45,13 @@ def test_mcp_benchmark_runs(clean_env):
     row = next(line for line in r.stdout.splitlines() if line.startswith("| probectl_why of a failing pod"))
     assert row.rstrip(" |").endswith("| 2")  # GET the pod, LIST its events: the CLI's requests
     assert "| probectl_scan all_namespaces (1 runs) |" in r.stdout
+
+
+def test_fleet_benchmark_runs(clean_env):
+    pytest.importorskip("trustme")
+    env = dict(clean_env, PATH=os.path.dirname(sys.executable) + os.pathsep + clean_env.get("PATH", ""))
+    r = subprocess.run([sys.executable, "bench/fleet.py", "--sizes", "40", "20", "--runs", "1", "--markdown"],
+                       cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "| probectl scan --all-contexts -A -o json (40 + 20 pods and a dead context) |" in r.stdout
+    assert "fleet / sequential: wall" in r.stdout

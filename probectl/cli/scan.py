@@ -23,6 +23,14 @@ handful of requests whatever the size of the cluster.
 
 In GitHub Actions, -o github also appends the Markdown report to the job summary.
 
+Several clusters in one report: --contexts prod-us,staging or --all-contexts (every
+context of the kubeconfig), read side by side; then exit 3 when any context could not be
+read (the others are still reported).
+
+\b
+  probectl scan --all-contexts -A -o json
+  probectl scan --contexts prod-us,staging --report junit=fleet.xml
+
 Exit status: 0 when nothing is at or above --fail-on, 1 when something is, 2 for usage
 errors or bad files, 3 when the cluster cannot be read.
 """
@@ -91,6 +99,11 @@ def scan(
     no_logs: bool = typer.Option(False, "--no-logs", help="Read no logs (by default one previous log per failing group, to find the line that says why)."),
     log_groups: int = typer.Option(20, "--log-groups", min=0, help="Read at most this many logs: one per failing group that its termination messages leave unexplained."),
     context: str | None = options.CONTEXT,
+    contexts: list[str] | None = typer.Option(
+        None, "--contexts", metavar="A,B,...",
+        help="Scan these kubeconfig contexts side by side, one report; comma-separated or repeated."),
+    all_contexts: bool = typer.Option(False, "--all-contexts", help="Scan every context of the kubeconfig, one report."),
+    parallel: int = typer.Option(4, "--parallel", min=1, help="With --contexts/--all-contexts: contexts read at once."),
     kubeconfig: str | None = options.KUBECONFIG,
     request_timeout: str | None = options.REQUEST_TIMEOUT,
     no_color: bool = options.NO_COLOR,
@@ -98,6 +111,21 @@ def scan(
 ) -> int:
     from probectl.cli import reports
     from probectl.render import scan as r
+
+    if contexts or all_contexts:
+        from probectl.cli import fleet
+        from probectl.errors import UsageError
+
+        if context:
+            raise UsageError("--context names one cluster: use --contexts A,B or --all-contexts for several")
+        if filename:
+            raise UsageError("-f reads files, not contexts: --contexts and --all-contexts scan clusters")
+        return fleet.scan(contexts=contexts, all_contexts=all_contexts, parallel=parallel, namespace=namespace,
+                          all_namespaces=all_namespaces, selector=selector, field_selector=field_selector,
+                          show_all=show_all, include_history=include_history, output=output.value if output else None,
+                          report=report, output_file=output_file, no_step_summary=no_step_summary,
+                          fail_on=fail_on.value, since=since, recent=recent, no_logs=no_logs, log_groups=log_groups,
+                          kubeconfig=kubeconfig, request_timeout=request_timeout, no_color=no_color, debug=debug)
 
     window = options.parse_duration(since, "--since")
     recent_window = options.parse_duration(recent, "--recent")
@@ -223,7 +251,8 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, set
 
 
 def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings, on_item,
-                  context, kubeconfig, request_timeout, progress: bool, debug: bool = False, log_groups: int = 0):
+                  context, kubeconfig, request_timeout, progress: bool, debug: bool = False, log_groups: int = 0,
+                  page_gate=None):
     from datetime import datetime, timezone
 
     from probectl.cli import crashlogs
@@ -231,7 +260,7 @@ def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings
     from probectl.sources import cluster as cl
 
     conn = cl.connect(kubeconfig, context, namespaces[0] if namespaces else None)
-    client = cl.Client(conn, cl.parse_timeout(request_timeout), debug=sys.stderr if debug else None)
+    client = cl.Client(conn, cl.parse_timeout(request_timeout), debug=sys.stderr if debug else None, page_gate=page_gate)
     scopes: list[str | None] = [None] if all_namespaces else list(dict.fromkeys(namespaces or [conn.target.namespace]))
     warnings: list[str] = []
     now = datetime.now(timezone.utc)

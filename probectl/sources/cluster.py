@@ -8,6 +8,7 @@ source produces. No model objects: they are slow to build and add nothing here.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -113,14 +114,29 @@ def _named(files: list[dict], section: str, name: str) -> dict | None:
 
 
 class _LogCapture(logging.Handler):
-    """The kubernetes package only logs a failing exec plugin; keep what it said."""
+    """The kubernetes package only logs a failing exec plugin; keep what it said (in this
+    thread only: a fleet scan loads several contexts at once)."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
+        self.thread = threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        if record.thread == self.thread:
+            self.messages.append(record.getMessage())
+
+
+# Exec credential plugins that may prompt (interactiveMode other than Never: the client
+# hands them the terminal) run one at a time, whichever context they belong to: when
+# the configuration is loaded and when a Client's refresh hook runs them again.
+_PROMPT_LOCK = threading.RLock()
+
+
+def may_prompt(user: dict) -> bool:
+    """Does this kubeconfig user run an exec plugin that may ask the user something?"""
+    spec = user.get("exec") if isinstance(user, dict) else None
+    return isinstance(spec, dict) and spec.get("interactiveMode") != "Never"
 
 
 @dataclass
@@ -131,6 +147,7 @@ class Connection:
     target: Target
     proxy_url: str = ""  # kubeconfig's proxy-url; the client's Configuration.proxy also picks up the environment
     warnings: list[str] = field(default_factory=list)
+    may_prompt: bool = False  # an exec plugin that may prompt: its refreshes take _PROMPT_LOCK
 
 
 class _Partial(types.ModuleType):
@@ -209,6 +226,53 @@ def _light_kubernetes() -> None:
                 del sys.modules[name]
 
 
+_PREPARED = threading.Lock()
+_prepared = False
+
+
+def prepare() -> None:
+    """Import and initialise the configuration loaders once, in this thread, before
+    several threads call connect() (a fleet scan): the lazy import shim above, and a lock
+    around kube_config's cache of temporary certificate files (it names a file before
+    writing it: two contexts with the same CA data loading at once could read it empty)."""
+    global _prepared
+    with _PREPARED:
+        if _prepared:
+            return
+        _light_kubernetes()
+        from kubernetes.client import Configuration  # noqa: F401
+        from kubernetes.config import kube_config
+        from kubernetes.config.config_exception import ConfigException  # noqa: F401
+
+        original = getattr(kube_config, "_create_temp_file_with_content", None)
+        if callable(original):
+            lock = threading.Lock()
+
+            def _locked(*args, **kwargs):
+                with lock:
+                    return original(*args, **kwargs)
+
+            kube_config._create_temp_file_with_content = _locked
+        _prepared = True
+
+
+def context_names(kubeconfig: str | None = None) -> tuple[list[str], list[str]]:
+    """Every context of the kubeconfig (KUBECONFIG's files merged as kubectl merges them:
+    a name defined twice counts once, the first file's), sorted as `kubectl config
+    get-contexts` lists them; and the files read. Raises UsageError or ClusterError."""
+    paths, explicit = _kubeconfig_paths(kubeconfig)
+    existing = [p for p in (os.path.expanduser(p) for p in paths) if os.path.isfile(p)]
+    if explicit and not existing:
+        raise UsageError(f"--kubeconfig {kubeconfig}: no such file")
+    if not existing:
+        looked = os.environ.get("KUBECONFIG") and "the files in KUBECONFIG" or paths[0]
+        raise ClusterError(f"no kubeconfig found ({looked}): a fleet scan reads its contexts; "
+                           "point --kubeconfig or KUBECONFIG at one")
+    files = [_read_yaml(p) for p in existing]
+    names = {c.get("name") for d in files for c in (d.get("contexts") or []) if isinstance(c, dict)}
+    return sorted(n for n in names if isinstance(n, str) and n), existing
+
+
 def connect(kubeconfig: str | None = None, context: str | None = None, namespace: str | None = None) -> Connection:
     """Load the configuration the way kubectl does. Raises UsageError or ClusterError."""
     _light_kubernetes()
@@ -246,13 +310,15 @@ def connect(kubeconfig: str | None = None, context: str | None = None, namespace
     capture = _LogCapture()
     root = logging.getLogger()
     root.addHandler(capture)
+    prompting = may_prompt(user)
     try:
         from kubernetes.config import load_kube_config
 
         # config_file is explicit (never the import-time KUBECONFIG default); persist_config
         # False so a token refresh never rewrites the user's kubeconfig.
-        load_kube_config(config_file=os.pathsep.join(existing), context=ctx_name,
-                         client_configuration=cfg, persist_config=False)
+        with _PROMPT_LOCK if prompting else contextlib.nullcontext():
+            load_kube_config(config_file=os.pathsep.join(existing), context=ctx_name,
+                             client_configuration=cfg, persist_config=False)
     except ConfigException as e:
         raise ClusterError(f'cannot load context "{ctx_name}" from {", ".join(existing)}: {e}') from None
     except (OSError, ValueError, TypeError, KeyError) as e:
@@ -266,7 +332,7 @@ def connect(kubeconfig: str | None = None, context: str | None = None, namespace
         raise ClusterError(f'the credential plugin "{cmd}" of context "{ctx_name}" failed: {said}')
     ns = namespace or str(ctx.get("namespace") or "") or "default"
     target = Target(ctx_name, cfg.host, ns, "kubeconfig " + os.pathsep.join(existing))
-    return Connection(cfg, target, proxy_url=str(cluster.get("proxy-url") or ""))
+    return Connection(cfg, target, proxy_url=str(cluster.get("proxy-url") or ""), may_prompt=prompting)
 
 
 def _in_cluster(namespace: str | None) -> Connection:
@@ -308,6 +374,33 @@ def _status_message(resp) -> str:
     return text[:200] or resp.reason or ""
 
 
+class PageGate:
+    """At most `n` threads at once hold a parsed list page (a fleet scan shares one gate
+    among its contexts: their pages are asked for and downloaded side by side, but parsed
+    and used one at a time, so memory holds one parsed page, not one per context; the GIL
+    would run that work one at a time anyway). Re-entrant within a thread."""
+
+    def __init__(self, n: int = 1):
+        self._sem = threading.BoundedSemaphore(n) if n else None
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def __call__(self):
+        depth = getattr(self._local, "depth", 0)
+        self._local.depth = depth + 1
+        try:
+            if self._sem is None or depth:
+                yield
+            else:
+                with self._sem:
+                    yield
+        finally:
+            self._local.depth = depth
+
+
+_NO_GATE = PageGate(0)
+
+
 class Client:
     """GET requests against the API server, returning parsed JSON.
 
@@ -319,9 +412,10 @@ class Client:
 
     def __init__(self, conn: Connection, timeout: float | None = DEFAULT_TIMEOUT, *,
                  sleep: Callable[[float], None] | None = None, on_request: Callable[[str], None] | None = None,
-                 debug=None):
+                 debug=None, page_gate: PageGate | None = None):
         import requests
 
+        self.page_gate = page_gate or _NO_GATE  # held while a list page is parsed and its items used
         self.conn = conn
         self.cfg = conn.configuration
         self.target = conn.target
@@ -331,7 +425,8 @@ class Client:
         self.debug = debug  # a stream for --debug request lines (credentials redacted), or None
         self.requests = 0
         self._count_lock = threading.Lock()  # pages are fetched from a second thread
-        self._headers_lock = threading.Lock()
+        # the refresh hook of a plugin that may prompt: one at a time across clients (contexts)
+        self._headers_lock = _PROMPT_LOCK if getattr(conn, "may_prompt", False) else threading.Lock()
         self._early: dict[tuple, _Fetch] = {}  # first pages asked for ahead (start_list)
         self.list_version = ""
         self.session = requests.Session()
@@ -535,22 +630,24 @@ class Client:
             if peeked:
                 ahead, ahead_token = _Fetch(lambda t=peeked: self._page(path, params, limit, t)), peeked
                 pending[0] = ahead
-            try:
-                body = loads(raw)
-            except ValueError:
-                raise ClusterError(f"{self.target.server} answered {path} with something that is not JSON, "
-                                   f"or cut short ({self.target.where()})") from None
-            if not isinstance(body, dict):
-                raise ClusterError(f"{self.target.server} answered {path} with JSON that is not an object ({self.target.where()})")
-            meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-            token = meta.get("continue") or ""
-            self.list_version = meta.get("resourceVersion") or self.list_version  # where a watch starts
-            items = body.get("items")
-            del body, raw
-            for item in items if isinstance(items, list) else []:
-                if isinstance(item, dict):
-                    yield item
-            del items  # one page in memory at a time: this one goes before the next is parsed
+            # parsed and used inside the gate (a fleet scan: one context's page at a time)
+            with self.page_gate():
+                try:
+                    body = loads(raw)
+                except ValueError:
+                    raise ClusterError(f"{self.target.server} answered {path} with something that is not JSON, "
+                                       f"or cut short ({self.target.where()})") from None
+                if not isinstance(body, dict):
+                    raise ClusterError(f"{self.target.server} answered {path} with JSON that is not an object ({self.target.where()})")
+                meta = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+                token = meta.get("continue") or ""
+                self.list_version = meta.get("resourceVersion") or self.list_version  # where a watch starts
+                items = body.get("items")
+                del body, raw
+                for item in items if isinstance(items, list) else []:
+                    if isinstance(item, dict):
+                        yield item
+                del items  # one page in memory at a time: this one goes before the next is parsed
             if not token:
                 return
 
