@@ -30,7 +30,6 @@ cluster cannot be watched, 130 on Ctrl-C.
 CAUSES = {"healthy", "completed", "oom-killed", "liveness-probe-failed", "startup-probe-failed", "readiness-probe-failed",
           "app-error", "crashed-signal", "killed", "terminated", "command-not-found", "permission-denied", "start-error",
           "image-pull-failed", "config-error", "evicted", "deadline-exceeded", "unschedulable", "unknown"}
-RECONNECT_LIMIT = 6  # consecutive failed reconnects before giving up
 
 
 def _duration(text: str | None) -> float | None:
@@ -42,46 +41,6 @@ def _duration(text: str | None) -> float | None:
     if not m or int(m.group(1)) == 0:
         raise UsageError(f"--timeout {text!r}: use a duration such as 90s, 10m or 2h")
     return int(m.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
-
-
-def _stream(client, path: str, params: dict, version: str, out: queue.Queue, name: str, stop: threading.Event,
-            sleep=time.sleep) -> None:
-    """One watched resource: reconnect after timeouts and drops, relist on 410 Gone."""
-    from probectl.sources import cluster as cl
-
-    failures = 0
-    while not stop.is_set():
-        opened = time.monotonic()
-        got = 0
-        try:
-            for event in client.watch(path, params, version):
-                failures = 0
-                got += 1
-                obj = event.get("object") or {}
-                version = (obj.get("metadata") or {}).get("resourceVersion") or version
-                if event.get("type") != "BOOKMARK":
-                    out.put((name, event.get("type"), obj))
-                if stop.is_set():
-                    return
-            if not got and time.monotonic() - opened < 1:
-                sleep(1)  # a server or proxy that ends watches at once must not make us spin
-        except cl.Gone:
-            try:
-                items = list(client.list(path, params))
-                version = client.list_version
-                out.put((name, "RELIST", items))
-                failures = 0
-            except cl.ClusterError as e:
-                failures += 1
-                if failures >= RECONNECT_LIMIT:
-                    out.put((name, "FATAL", e))
-                    return
-        except cl.ClusterError as e:
-            failures += 1
-            if failures >= RECONNECT_LIMIT:
-                out.put((name, "FATAL", e))
-                return
-            sleep(min(2 ** failures, 30))
 
 
 def _line(finding, style, output: str) -> str:
@@ -121,6 +80,7 @@ def watch(
 
     from probectl.core.watch import Tracker
     from probectl.sources import cluster as cl
+    from probectl.sources import watching
 
     if output not in ("table", "json"):
         raise UsageError(f"-o {output}: watch writes table (lines) or json (JSON Lines)")
@@ -158,13 +118,10 @@ def watch(
         sys.stderr.write(f"Watching {len(tracker.pods)} pods in {where} ({conn.target.where()}); Ctrl-C to stop.\n")
     q: queue.Queue = queue.Queue(maxsize=10000)
     stop = threading.Event()
-    threads = [threading.Thread(target=_stream, args=(pod_client, pods_path, pod_params, pod_client.list_version, q, "pods", stop),
-                                daemon=True)]
+    streams = [(pod_client, pods_path, pod_params, pod_client.list_version, "pods")]
     if events_ok:
-        threads.append(threading.Thread(target=_stream, args=(event_client, events_path, event_params,
-                                                                event_client.list_version, q, "events", stop), daemon=True))
-    for t in threads:
-        t.start()
+        streams.append((event_client, events_path, event_params, event_client.list_version, "events"))
+    watching.start(streams, q, stop)
     deadline = time.monotonic() + stop_after if stop_after else None
     try:
         while True:
