@@ -47,9 +47,9 @@ def _main(
 
 
 def _register() -> None:
-    from probectl.cli import auth, completion, demo, exitcode, lint, scan, watch, why
+    from probectl.cli import auth, completion, demo, exitcode, exporter, lint, scan, watch, why
 
-    for module in (why, scan, watch, lint, demo, exitcode, auth, completion):
+    for module in (why, scan, watch, exporter, lint, demo, exitcode, auth, completion):
         module.register(app)
 
 
