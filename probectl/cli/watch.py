@@ -17,13 +17,15 @@ termination (exit code decoded, cause from the same engine as 'why'), a kill the
 announced, an unready container, an image that cannot be pulled, a config error, an
 eviction, an unschedulable pod. An incident gets a line when it starts and another only
 when it escalates (kill, restart, crash loop); pods being deleted (rollouts) stay silent.
+What is already failing when the watch begins is listed once first, under its own
+heading ("new": false in JSON Lines; --only-new leaves it out), then only what is new.
 
 \b
   probectl watch -n shop
   probectl watch -A -o json | jq .
   probectl watch -A --timeout 10m --exit-on oom-killed,crashed-signal    # in CI
 
-Exit status: 0 at --timeout, 1 as soon as a finding's cause is in --exit-on, 3 when the
+Exit status: 0 at --timeout, 1 as soon as a new finding's cause is in --exit-on, 3 when the
 cluster cannot be watched, 130 on Ctrl-C.
 """
 
@@ -68,7 +70,8 @@ def watch(
     selector: str | None = typer.Option(None, "-l", "--selector", help="Label selector for the pods."),
     output: str = typer.Option("table", "-o", "--output", help="table (one line per finding) or json (JSON Lines)."),
     timeout: str | None = typer.Option(None, "--timeout", help="Stop after this long: 90s, 10m, 2h (exit 0)."),
-    exit_on: str | None = typer.Option(None, "--exit-on", help="Exit 1 as soon as a finding has one of these causes: oom-killed,crashed-signal"),
+    exit_on: str | None = typer.Option(None, "--exit-on", help="Exit 1 as soon as a new finding has one of these causes: oom-killed,crashed-signal"),
+    only_new: bool = typer.Option(False, "--only-new", help="Leave out what was already failing when the watch began."),
     recent: str = options.RECENT,
     context: str | None = options.CONTEXT,
     kubeconfig: str | None = options.KUBECONFIG,
@@ -116,6 +119,17 @@ def watch(
     where = "all namespaces" if all_namespaces else f'namespace "{ns}"'
     if sys.stderr.isatty():
         sys.stderr.write(f"Watching {len(tracker.pods)} pods in {where} ({conn.target.where()}); Ctrl-C to stop.\n")
+    started = datetime.now(timezone.utc)
+    already = tracker.baseline_done(started)
+    if already and not only_new:
+        # what was wrong before the watch began: said once, marked, never a reason to --exit-on
+        if output == "table":
+            sys.stdout.write(f"Already failing when the watch began ({len(already)}):\n")
+        for f in already:
+            sys.stdout.write(_line(f, style, output))
+        if output == "table":
+            sys.stdout.write(f"New since {started.strftime('%H:%M:%SZ')}:\n")
+        sys.stdout.flush()
     q: queue.Queue = queue.Queue(maxsize=10000)
     stop = threading.Event()
     streams = [(pod_client, pods_path, pod_params, pod_client.list_version, "pods")]
