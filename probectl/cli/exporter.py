@@ -187,11 +187,20 @@ class Exporter:
         return (cl.pod_path(scope) if scope else "/api/v1/pods", cl.events_path(scope) if scope else "/api/v1/events")
 
     def run(self, stop: threading.Event) -> int:
+
+        self.start_http()
+        try:
+            return self._serve(stop)
+        finally:
+            if self.httpd is not None:
+                self.httpd.shutdown()
+                self.httpd.server_close()
+
+    def _serve(self, stop: threading.Event) -> int:
         from probectl.errors import ExitStatus
         from probectl.sources import cluster as cl
         from probectl.sources import watching
 
-        self.start_http()
         pod_params = {"labelSelector": self.selector} if self.selector else {}
         event_params = {"fieldSelector": "involvedObject.kind=Pod"}
         streams = []
@@ -238,9 +247,6 @@ class Exporter:
             return ExitStatus.OK
         finally:
             watch_stop.set()
-            if self.httpd is not None:
-                self.httpd.shutdown()
-                self.httpd.server_close()
 
     def _apply(self, name: str, kind: str, obj) -> None:
         now = self.clock()
