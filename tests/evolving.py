@@ -25,6 +25,7 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 from tests.apiserver import FakeAPIServer, _selected, _strip
+from tests.apiserver import status as api_status
 from tests.builders import (
     backoff_msg,
     crashloop_wait,
@@ -288,6 +289,7 @@ class EvolvingAPIServer(FakeAPIServer):
         self.generation = 0  # bumped to cut the open watches
         self.cond = threading.Condition()
         self.methods: list[str] = []
+        self.fail_watches = False  # watches answer 500 (an overloaded API server)
         for o in self.pods + self.events:
             self._stamp(o)
 
@@ -363,6 +365,8 @@ class EvolvingAPIServer(FakeAPIServer):
                 if not m:
                     return self._json(404, {"kind": "Status", "code": 404})
                 ns, resource = m.group(1), m.group(2)
+                if server.fail_watches:
+                    return self._json(500, api_status(500, "InternalError", "etcdserver: request timed out"))
                 since = int(q.get("resourceVersion") or 0)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

@@ -96,22 +96,29 @@ def test_exporter_counts_each_restart_once_and_agrees_with_scan(tmp_path, monkey
         api.apply_all(c.eviction())
         api.apply_all(c.graceful_delete(c.name("cart", 9)))
         api.apply_all(c.old_failures_count_up())
-        got = wait_for(lambda: total(samples(addr), "probectl_container_restarts_total", "cause") == EXPECTED and
+        wait_for(lambda: total(samples(addr), "probectl_container_restarts_total", "cause") == EXPECTED)
+        api.fail_watches = True  # the API server fails for a while: 500 on every watch
+        api.drop_watches()
+        assert wait_for(lambda: total(samples(addr), "probectl_exporter_api_errors_total", "code")["500"] >= 1)
+        api.fail_watches = False  # it recovers: the exporter retries (back-off) and resumes
+        api.apply_all(c.oom_kill("svc05"))
+        expected = EXPECTED + Counter({"oom-killed": 1})
+        got = wait_for(lambda: total(samples(addr), "probectl_container_restarts_total", "cause") == expected and
                        total(samples(addr), "probectl_problem_pods", "cause")["readiness-probe-failed"] == 3)
         found = samples(addr)
-        assert total(found, "probectl_container_restarts_total", "cause") == EXPECTED, found.get(
+        assert total(found, "probectl_container_restarts_total", "cause") == expected, found.get(
             "probectl_container_restarts_total")
         assert got
         time.sleep(1.0)  # anything late would be a double count
         found = samples(addr)
-        assert total(found, "probectl_container_restarts_total", "cause") == EXPECTED
+        assert total(found, "probectl_container_restarts_total", "cause") == expected
 
         # the problem pods, by cause, are what a scan taken now reports
         status, out, err = cli("scan", "-A", "-o", "json", "--kubeconfig", cfg)
         assert status == 1, err
         by_scan = Counter(json.loads(out)["summary"]["byCause"])
         assert total(found, "probectl_problem_pods", "cause") == by_scan
-        assert by_scan == Counter({"app-error": 4, "readiness-probe-failed": 3, "oom-killed": 1, "liveness-probe-failed": 1,
+        assert by_scan == Counter({"app-error": 4, "readiness-probe-failed": 3, "oom-killed": 2, "liveness-probe-failed": 1,
                                    "startup-probe-failed": 1, "crashed-signal": 1, "image-pull-failed": 1, "evicted": 1}), by_scan
 
         # workload labels only: no pod name anywhere
