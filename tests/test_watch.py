@@ -336,3 +336,98 @@ def test_events_without_a_uid_are_joined_to_their_pod_by_name():
     found = t.event_update(e, NOW)
     assert [(f.kind, f.cause) for f in found] == [("probe-failure", "readiness-probe-failed")]
     assert list(t.events) == [t._key(p)]  # kept under the pod's own key
+
+
+# ------------------------------------------------------------------ the baseline (issue 22): pre-existing trouble
+
+
+def _readiness_failing():
+    from tests.builders import http_probe, pod, spec, status
+
+    p = pod("cart-7b8c9d0e1-h7i8j", [spec("cart", readiness=http_probe("/ready"), liveness=http_probe())],
+            [status("cart", running(3600), None, ready=False)])
+    e = event(p, "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503", type="Warning",
+              container="cart", count=240, first=2400, last=4)
+    return p, e
+
+
+def test_readiness_failing_before_the_watch_is_reported_once_as_pre_existing_and_not_again_as_its_events_count_up():
+    from datetime import timedelta
+
+    p, e = _readiness_failing()
+    t = Tracker()
+    t.baseline(p)
+    t.baseline_event(e)
+    already = t.baseline_done(NOW)
+    assert [(f.kind, f.cause, f.container, f.new) for f in already] == [
+        ("probe-failure", "readiness-probe-failed", "cart", False)]
+    assert already[0].to_dict()["new"] is False
+    for n in range(1, 6):  # the kubelet keeps counting the same failures up
+        more = copy.deepcopy(e)
+        more["count"] = 240 + 3 * n
+        more["lastTimestamp"] = ts(-10 * n)
+        assert t.event_update(more, NOW + timedelta(seconds=10 * n)) == []
+        assert t.pod_update(p, NOW + timedelta(seconds=10 * n)) == []
+    # it recovers, runs ready past the quiet period, then fails again: that is new
+    ok = copy.deepcopy(p)
+    ok["status"]["containerStatuses"][0]["ready"] = True
+    t.pod_update(ok, NOW + timedelta(minutes=1))
+    t.pod_update(ok, NOW + timedelta(minutes=15))
+    again = copy.deepcopy(e)
+    again["metadata"]["uid"] = "a-new-event"
+    again.update(count=3, firstTimestamp=ts(-16 * 60), lastTimestamp=ts(-16 * 60 - 20))
+    t.event_update(again, NOW + timedelta(minutes=16))
+    found = t.pod_update(p, NOW + timedelta(minutes=16))
+    assert [(f.kind, f.new) for f in found] == [("probe-failure", True)]
+
+
+def test_a_crash_loop_before_the_watch_is_said_once_and_its_next_restarts_stay_quiet():
+    oom = BY_NAME["oom_killed_crashloop"]
+    t = Tracker()
+    t.baseline(oom.pod)
+    for e in oom.events:
+        t.baseline_event(e)
+    healthy = copy.deepcopy(HEALTHY.pod)
+    healthy["metadata"].update(name="web-7f9c6d8b5-aaaaa", uid="healthy-one")
+    t.baseline(healthy)
+    already = t.baseline_done(NOW)
+    assert [(f.kind, f.cause, f.exit_code, f.new) for f in already] == [("crashloop", "oom-killed", 137, False)]
+    again = copy.deepcopy(oom.pod)
+    st = again["status"]["containerStatuses"][0]
+    st["lastState"] = terminated(137, "OOMKilled", 30, 2)
+    st["restartCount"] += 1
+    assert t.pod_update(again, NOW) == []  # the same loop going on: not news
+    # a pod that was fine at the start and fails now: new
+    assert [(f.cause, f.new) for f in t.pod_update(restarted(healthy, 139, "Error"), NOW)] == [("crashed-signal", True)]
+
+
+def _serve(api, tmp_path, clean_env):
+    env = {k: v for k, v in clean_env.items() if "proxy" not in k.lower()}
+    env["HOME"] = str(tmp_path)
+    env["KUBECONFIG"] = str(kubeconfig(tmp_path / "kubeconfig", server=api.url, token="t0ken"))
+    return env
+
+
+def test_watch_lists_pre_existing_trouble_first_then_only_new(tmp_path, clean_env, live_now):
+    p, e = _readiness_failing()
+    more = copy.deepcopy(e)
+    more["count"], more["lastTimestamp"] = 250, ts(0)
+    with FakeAPIServer([p], [e], token="t0ken") as api:
+        api.watch_script["/api/v1/namespaces/shop/events"] = [("sleep", 0.3), {"type": "MODIFIED", "object": more},
+                                                               ("sleep", 5)]
+        env = _serve(api, tmp_path, clean_env)
+        r = subprocess.run([probectl_exe(), "watch", "-o", "json", "--timeout", "3s", "--exit-on", "readiness-probe-failed"],
+                           capture_output=True, text=True, env=env, timeout=60)
+        assert r.returncode == 0, r.stderr  # pre-existing trouble is never a reason to --exit-on
+        found = [json.loads(line) for line in r.stdout.splitlines()]
+        assert [(f["event"], f["cause"], f["new"]) for f in found] == [("probe-failure", "readiness-probe-failed", False)]
+        piped = {k: v for k, v in env.items() if k != "COLUMNS"}  # as in a CI log: one line per finding
+        r = subprocess.run([probectl_exe(), "watch", "--timeout", "2s"], capture_output=True, text=True, env=piped,
+                           timeout=60)
+        lines = r.stdout.splitlines()
+        assert lines[0] == "Already failing when the watch began (1):" and lines[2].startswith("New since ")
+        assert "shop/cart-7b8c9d0e1-h7i8j cart  probe-failure  readiness-probe-failed" in lines[1]
+        assert len(lines) == 3
+        r = subprocess.run([probectl_exe(), "watch", "--only-new", "--timeout", "2s"], capture_output=True, text=True,
+                           env=env, timeout=60)
+        assert r.returncode == 0 and r.stdout == ""

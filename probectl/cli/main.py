@@ -46,9 +46,9 @@ def _main(
 
 
 def _register() -> None:
-    from probectl.cli import auth, completion, demo, exitcode, lint, mcp, scan, watch, why
+    from probectl.cli import auth, completion, demo, exitcode, exporter, lint, mcp, scan, watch, why
 
-    for module in (why, scan, watch, lint, demo, exitcode, auth, mcp, completion):
+    for module in (why, scan, watch, exporter, lint, demo, exitcode, auth, mcp, completion):
         module.register(app)
 
 

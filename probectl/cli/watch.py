@@ -18,58 +18,19 @@ termination (exit code decoded, cause from the same engine as 'why'), a kill the
 announced, an unready container, an image that cannot be pulled, a config error, an
 eviction, an unschedulable pod. An incident gets a line when it starts and another only
 when it escalates (kill, restart, crash loop); pods being deleted (rollouts) stay silent.
+What is already failing when the watch begins is listed once first, under its own
+heading ("new": false in JSON Lines; --only-new leaves it out), then only what is new.
 
 \b
   probectl watch -n shop
   probectl watch -A -o json | jq .
   probectl watch -A --timeout 10m --exit-on oom-killed,crashed-signal    # in CI
 
-Exit status: 0 at --timeout, 1 as soon as a finding's cause is in --exit-on, 3 when the
+Exit status: 0 at --timeout, 1 as soon as a new finding's cause is in --exit-on, 3 when the
 cluster cannot be watched, 130 on Ctrl-C.
 """
 
 CAUSES = {c.value for c in Cause}
-RECONNECT_LIMIT = 6  # consecutive failed reconnects before giving up
-
-
-def _stream(client, path: str, params: dict, version: str, out: queue.Queue, name: str, stop: threading.Event,
-            sleep=time.sleep) -> None:
-    """One watched resource: reconnect after timeouts and drops, relist on 410 Gone."""
-    from probectl.sources import cluster as cl
-
-    failures = 0
-    while not stop.is_set():
-        opened = time.monotonic()
-        got = 0
-        try:
-            for event in client.watch(path, params, version):
-                failures = 0
-                got += 1
-                obj = event.get("object") or {}
-                version = (obj.get("metadata") or {}).get("resourceVersion") or version
-                if event.get("type") != "BOOKMARK":
-                    out.put((name, event.get("type"), obj))
-                if stop.is_set():
-                    return
-            if not got and time.monotonic() - opened < 1:
-                sleep(1)  # a server or proxy that ends watches at once must not make us spin
-        except cl.Gone:
-            try:
-                items = list(client.list(path, params))
-                version = client.list_version
-                out.put((name, "RELIST", items))
-                failures = 0
-            except cl.ClusterError as e:
-                failures += 1
-                if failures >= RECONNECT_LIMIT:
-                    out.put((name, "FATAL", e))
-                    return
-        except cl.ClusterError as e:
-            failures += 1
-            if failures >= RECONNECT_LIMIT:
-                out.put((name, "FATAL", e))
-                return
-            sleep(min(2 ** failures, 30))
 
 
 def _line(finding, style, output: str) -> str:
@@ -105,7 +66,8 @@ def watch(
     selector: str | None = typer.Option(None, "-l", "--selector", help="Label selector for the pods."),
     output: str = typer.Option("table", "-o", "--output", help="table (one line per finding) or json (JSON Lines)."),
     timeout: str | None = typer.Option(None, "--timeout", help="Stop after this long: 90s, 10m, 2h (exit 0)."),
-    exit_on: str | None = typer.Option(None, "--exit-on", help="Exit 1 as soon as a finding has one of these causes: oom-killed,crashed-signal"),
+    exit_on: str | None = typer.Option(None, "--exit-on", help="Exit 1 as soon as a new finding has one of these causes: oom-killed,crashed-signal"),
+    only_new: bool = typer.Option(False, "--only-new", help="Leave out what was already failing when the watch began."),
     recent: str = options.RECENT,
     context: str | None = options.CONTEXT,
     kubeconfig: str | None = options.KUBECONFIG,
@@ -117,6 +79,7 @@ def watch(
 
     from probectl.core.watch import Tracker
     from probectl.sources import cluster as cl
+    from probectl.sources import watching
 
     if output not in ("table", "json"):
         raise UsageError(f"-o {output}: watch writes table (lines) or json (JSON Lines)")
@@ -153,15 +116,23 @@ def watch(
     where = "all namespaces" if all_namespaces else f'namespace "{ns}"'
     if sys.stderr.isatty():
         sys.stderr.write(f"Watching {len(tracker.pods)} pods in {where} ({conn.target.where()}); Ctrl-C to stop.\n")
+    started = datetime.now(timezone.utc)
+    already = tracker.baseline_done(started)
+    if already and not only_new:
+        # what was wrong before the watch began: said once, marked, never a reason to --exit-on
+        if output == "table":
+            sys.stdout.write(f"Already failing when the watch began ({len(already)}):\n")
+        for f in already:
+            sys.stdout.write(_line(f, style, output))
+        if output == "table":
+            sys.stdout.write(f"New since {started.strftime('%H:%M:%SZ')}:\n")
+        sys.stdout.flush()
     q: queue.Queue = queue.Queue(maxsize=10000)
     stop = threading.Event()
-    threads = [threading.Thread(target=_stream, args=(pod_client, pods_path, pod_params, pod_client.list_version, q, "pods", stop),
-                                daemon=True)]
+    streams = [(pod_client, pods_path, pod_params, pod_client.list_version, "pods")]
     if events_ok:
-        threads.append(threading.Thread(target=_stream, args=(event_client, events_path, event_params,
-                                                                event_client.list_version, q, "events", stop), daemon=True))
-    for t in threads:
-        t.start()
+        streams.append((event_client, events_path, event_params, event_client.list_version, "events"))
+    watching.start(streams, q, stop)
     deadline = time.monotonic() + stop_after if stop_after else None
     try:
         while True:

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from probectl.core import events as ev
 from probectl.core.diagnose import diagnose
 from probectl.core.model import Cause, Diagnosis, EventRecord, Severity, iso
-from probectl.core.objects import condition, containers, get, text
+from probectl.core.objects import compact_pod, condition, containers, get, text
 from probectl.core.probes import SPEC_KEY
 from probectl.core.reasons import CONFIG_WAITING, IMAGE_PULL
 from probectl.core.rules import kept
+from probectl.core.scan import plainly_healthy
 
 EVENTS_PER_POD = 64  # decisive events kept per pod, newest last
 MAX_SEEN = 100_000  # report keys remembered (oldest forgotten first)
@@ -45,13 +46,14 @@ class Finding:
     message: str = ""
     incident: str = ""  # the same id on every line about one incident
     repeats: int = 0  # occurrences since the incident's previous line, not reported on their own
+    new: bool = True  # False: already wrong when the watch began (reported once, at the start)
 
     def to_dict(self) -> dict:
         return {"apiVersion": "probectl/v1", "kind": "Finding", "time": iso(self.time), "namespace": self.namespace,
                 "pod": self.pod, "container": self.container or None, "event": self.kind, "cause": self.cause,
                 "exitCode": self.exit_code, "signal": self.signal, "reason": self.reason or None,
                 "message": self.message or None, "summary": self.summary, "incident": self.incident,
-                "repeats": self.repeats}
+                "repeats": self.repeats, "new": self.new}
 
 
 class _Seen:
@@ -110,6 +112,7 @@ class Tracker:
         self.seen = _Seen()
         self.recent = recent
         self._serial = 0
+        self._starting: dict[str, dict] = {}  # pods not plainly healthy at the start, until baseline_done()
 
     # ---------------------------------------------------------------- state
 
@@ -182,6 +185,58 @@ class Tracker:
                 self._incident((key, cname, "waiting"), 1, None)
         for flag in self.pod_flags[key]:
             self.seen.add((key, flag))
+        if not plainly_healthy(pod) and get(pod, "metadata", "deletionTimestamp") is None:
+            self._starting[key] = compact_pod(pod)
+
+    def baseline_done(self, now: datetime | None) -> list[Finding]:
+        """After the first lists of pods and events: what is already wrong, one finding per pod
+        (the pod's verdict, as `scan` gives it), marked new=False. Its incident counts as
+        reported: from now on only what is new or escalates gets a line (a readiness failure
+        whose events keep counting up stays quiet; a crash loop that was one stays quiet)."""
+        found: list[Finding] = []
+        starting, self._starting = self._starting, {}
+        for key, pod in starting.items():
+            d = diagnose(pod, list(self.events.get(key, ())), now, recent=self.recent)
+            if d.severity is Severity.OK:
+                continue
+            ns, name = self.names.get(key, (d.pod.namespace, d.pod.name))
+            cd = next((c for c in d.containers if c.name == d.culprit), None)
+            cname = cd.name if cd else ""
+            t = cd.last_termination if cd else None
+            kind, track, stage = "termination", "restart", RESTART
+            if d.cause is Cause.EVICTED:
+                kind, track = "eviction", "eviction"
+            elif d.cause is Cause.UNSCHEDULABLE:
+                kind, track = "unschedulable", "unschedulable"
+            elif d.cause is Cause.IMAGE_PULL_FAILED or (cd and cd.state_reason in IMAGE_PULL):
+                kind, track, stage = "image-pull", "waiting", 1
+            elif d.cause is Cause.CONFIG_ERROR or (cd and cd.state_reason in CONFIG_WAITING):
+                kind, track, stage = "config-error", "waiting", 1
+            elif d.cause is Cause.READINESS_PROBE_FAILED:
+                kind, track, stage = "probe-failure", "readiness", 1
+            elif cd and cd.state_reason == "CrashLoopBackOff":
+                kind, stage = "crashloop", CRASHLOOP
+            if track in ("eviction", "unschedulable"):
+                cname = ""
+            inc, _ = self._incident((key, cname, track), stage, now)
+            inc.opened, inc.last, inc.repeats = inc.opened or now, now, 0
+            # every unready container in trouble now: its readiness failures are not news either
+            for c in d.containers:
+                state = self.pods.get(key, {}).get(c.name)
+                if state is not None and state.running and not state.ready and c.severity is not Severity.OK:
+                    r, _ = self._incident((key, c.name, "readiness"), 1, now)
+                    r.opened, r.last, r.repeats = r.opened or now, now, 0
+            when = t.finished_at if t is not None and t.finished_at and kind in ("termination", "crashloop") else now
+            found.append(Finding(when, ns, name, cname, kind, d.cause.value, d.summary,
+                                 t.exit_code if t else None, t.signal if t else None,
+                                 (t.reason if t else "") if kind == "termination" else (cd.state_reason if cd else ""),
+                                 (t.message if t else "") if kind == "termination" else text(pod, "status", "message"),
+                                 incident=inc.id, new=False))
+        for inc in self.incidents.values():  # opened by baseline(): time them from now, so that they can end
+            if inc.last is None:
+                inc.opened = inc.last = now
+        found.sort(key=lambda f: (f.namespace, f.pod, f.container))
+        return found
 
     def forget(self, pod: dict) -> None:
         """A pod was deleted: forget its state, remember that it is gone."""
