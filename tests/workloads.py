@@ -151,9 +151,13 @@ def job(name: str, *, active=0, succeeded=0, failed=0, ready=0, conditions=(), b
     meta["labels"] = {"batch.kubernetes.io/job-name": name, "job-name": name}
     if cronjob:
         meta["ownerReferences"] = _owner("CronJob", cronjob, ns)
+    # Fact: the Job controller's generated selector (pkg/apis/batch: batch.kubernetes.io/controller-uid)
+    labels = {"batch.kubernetes.io/controller-uid": meta["uid"], "controller-uid": meta["uid"],
+              "batch.kubernetes.io/job-name": name, "job-name": name}
     spec_ = {"backoffLimit": backoff, "completions": completions, "parallelism": parallelism,
-             "completionMode": "NonIndexed", "suspend": suspend,
-             "template": {"metadata": {"labels": {"job-name": name}},
+             "completionMode": "NonIndexed", "suspend": suspend, "manualSelector": False,
+             "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": meta["uid"]}},
+             "template": {"metadata": {"labels": labels},
                           "spec": {"containers": [spec()], "restartPolicy": "Never"}}}
     if deadline is not None:
         spec_["activeDeadlineSeconds"] = deadline
@@ -248,4 +252,6 @@ def owned_pod(owner: dict, name: str, statuses: list[dict], labels: dict | None 
     p = b.pod(name, [spec()], statuses, ns=owner["metadata"]["namespace"], owner=(None, None), **kw)
     p["metadata"]["ownerReferences"] = _owner(owner["kind"], owner["metadata"]["name"], owner["metadata"]["namespace"])
     p["metadata"]["labels"].update(labels or {})
+    if owner["kind"] == "Job":  # the Job's template labels, its selector's among them
+        p["metadata"]["labels"].update(owner["spec"]["template"]["metadata"]["labels"])
     return p

@@ -61,6 +61,21 @@ def parse_ref(ref: str) -> tuple[str, str] | None:
     return (k, name) if k and name else None
 
 
+def compact_workload(obj: dict, kind: str = "") -> dict:
+    """What the verdict reads of a workload, without its pod template (most of its size):
+    a scan keeps the workloads of its scope while the pods stream past."""
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    keep_meta = ("name", "namespace", "uid", "generation", "creationTimestamp", "ownerReferences", "labels")
+    m = {k: meta[k] for k in keep_meta if k in meta}
+    rev = get(meta, "annotations", REVISION)
+    if rev is not None:
+        m["annotations"] = {REVISION: rev}
+    return {"apiVersion": obj.get("apiVersion"), "kind": text(obj, "kind") or kind, "metadata": m,
+            "spec": {k: v for k, v in spec.items() if k not in ("template", "jobTemplate")},
+            "status": obj.get("status") if isinstance(obj.get("status"), dict) else {}}
+
+
 # --------------------------------------------------------------------------- refusals
 
 # Fact: the admission errors the API server returns for a pod create, which the controllers
