@@ -218,6 +218,7 @@ class _Shape:
         self.ns = text(w, "metadata", "namespace") or "default"
         self.name = text(w, "metadata", "name")
         self.current_rs: dict | None = None
+        self.current_name = ""  # the current ReplicaSet's name when only the conditions tell it
         self.old_rs: list[dict] = []
         self.revision: dict = {}
         self.replicas: dict = {}
@@ -243,6 +244,11 @@ class _Shape:
         self.current_rs = cur
         self.old_rs = sorted((rs for rs in mine if rs is not cur), key=_revision, reverse=True)
         self.objects |= {("ReplicaSet", text(rs, "metadata", "name")) for rs in mine}
+        if cur is None:  # no ReplicaSets at hand (a scan): the conditions name the new one
+            m = re.search(r'ReplicaSet "([^"]+)"', text(_cond(w, "Progressing"), "message"))
+            if m:
+                self.objects.add(("ReplicaSet", m.group(1)))
+                self.current_name = m.group(1)
         for p in pods:
             if not _same_ns(p, self.ns):
                 continue
@@ -487,6 +493,8 @@ def _verdict(s: _Shape, wevents: list[EventRecord], groups: list[PodGroup], now,
             refused = text(c, "message")
     current_objects = {(kind, name)} | ({("ReplicaSet", text(s.current_rs, "metadata", "name"))}
                                         if s.current_rs is not None else set())
+    if s.current_name:
+        current_objects.add(("ReplicaSet", s.current_name))
     failed_creates = [e for e in wevents if e.reason == "FailedCreate" and (e.kind, e.name) in current_objects]
     if failed_creates:
         last = failed_creates[-1]
@@ -650,3 +658,72 @@ def is_finding(d: WorkloadDiagnosis) -> bool:
 
 def severity_of(cause: Cause) -> Severity:
     return SEVERITY[cause]
+
+
+# --------------------------------------------------------------------------- scan's workload pass
+
+
+def candidate(w: dict) -> bool:
+    """Could this workload be a scan finding? A cheap look at its status, so that a scan
+    keeps only the workloads that are short of ready replicas, or whose creations fail."""
+    kind = text(w, "kind")
+    if any(c.get("type") == "ReplicaFailure" and c.get("status") == "True" for c in dicts(w, "status", "conditions")):
+        return True
+    if kind == "Deployment":
+        return _int(w, "status", "readyReplicas") < _int(w, "spec", "replicas", default=1) or any(
+            c.get("reason") == "ProgressDeadlineExceeded" for c in dicts(w, "status", "conditions"))
+    if kind in ("StatefulSet", "ReplicaSet"):
+        return _int(w, "status", "readyReplicas") < _int(w, "spec", "replicas", default=1)
+    if kind == "DaemonSet":
+        return _int(w, "status", "numberReady") < _int(w, "status", "desiredNumberScheduled")
+    if kind == "Job":
+        done = any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+                   for c in dicts(w, "status", "conditions"))
+        return not done and not get(w, "spec", "suspend")
+    return False
+
+
+class PodTally:
+    """The troubled pods a scan has judged, by owner workload and cause: a count and one
+    representative each (memory grows with the groups, not the pods)."""
+
+    def __init__(self) -> None:
+        self._by: dict[tuple, dict[Cause, list]] = {}
+
+    def add(self, d: Diagnosis) -> None:
+        if d.severity is Severity.OK or not d.pod.owner_kind:
+            return
+        causes = self._by.setdefault((d.pod.namespace, d.pod.owner_kind, d.pod.owner_name), {})
+        entry = causes.get(d.cause)
+        if entry is None:
+            causes[d.cause] = [1, d, [d.pod.name]]
+            return
+        entry[0] += 1
+        if len(entry[2]) < SHOW_PODS:
+            entry[2].append(d.pod.name)
+        if d.severity.rank > entry[1].severity.rank:
+            entry[1] = d
+
+    def groups(self, kind: str, namespace: str, name: str) -> list[PodGroup]:
+        causes = self._by.get((namespace, kind, name), {})
+        out = [PodGroup(cause, rep.severity, n, rep, tuple(sorted(names))) for cause, (n, rep, names) in causes.items()]
+        out.sort(key=lambda g: (-g.severity.rank, -g.count, g.cause.value))
+        return out
+
+
+def judge_scope(workloads: Iterable[dict], events: Iterable, tally: PodTally, now: datetime | None) -> list[WorkloadDiagnosis]:
+    """The workload findings of a scan: each candidate workload judged with the controllers'
+    FailedCreate events and the pod groups the scan found for it; only the findings
+    (is_finding) are returned, worst first."""
+    records = [e for e in (ev.normalise(x) if not isinstance(x, EventRecord) else x for x in events) if e is not None]
+    out = []
+    for w in workloads:
+        kind, ns, name = text(w, "kind"), text(w, "metadata", "namespace") or "default", text(w, "metadata", "name")
+        if kind not in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"):
+            continue
+        d = diagnose_workload(w, events=[e for e in records if e.namespace in ("", ns)], now=now,
+                              pod_groups=tally.groups(kind, ns, name))
+        if is_finding(d):
+            out.append(d)
+    out.sort(key=lambda d: (-d.severity.rank, d.namespace, d.kind, d.name))
+    return out
