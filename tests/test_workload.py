@@ -47,7 +47,8 @@ def test_create_refused_quotes_the_controllers_message_and_what_to_run():
 def test_statefulset_wrapper_is_taken_off_the_admission_message():
     d = run(rollouts.sts_webhook())
     assert d.refused.startswith('admission webhook "validate.kyverno.svc-fail" denied the request')
-    assert any(e.startswith('FailedCreate event on StatefulSet db (9x') for e in d.evidence)
+    assert any(e.startswith("Warning event FailedCreate on StatefulSet db (9x, last 40s ago) from "
+                            "statefulset-controller") for e in d.evidence)
 
 
 def test_new_revision_pods_fail_embeds_the_representative_and_counts():

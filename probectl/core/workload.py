@@ -477,13 +477,16 @@ def _verdict(s: _Shape, wevents: list[EventRecord], groups: list[PodGroup], now,
     warnings: list[str] = [events_note] if events_note else []
     conditions = _conditions(s.w)
     for c in conditions:
-        if c.get("type") in ("Progressing", "Available", "ReplicaFailure", "Failed", "FailureTarget", "Complete",
-                             "SuccessCriteriaMet", "Suspended"):
+        if c.get("type") == "ReplicaFailure" and c.get("status") == "True":
+            evidence.append(f"{kind} condition ReplicaFailure=True {text(c, 'reason')} (the same message)")
+        elif c.get("type") in ("Progressing", "Available", "Failed", "FailureTarget", "Complete",
+                               "SuccessCriteriaMet", "Suspended"):
             evidence.append(f"{kind} condition " + _quote(c))
     if s.current_rs is not None and kind == "Deployment":
         rf = _cond(s.current_rs, "ReplicaFailure")
         if text(rf, "status") == "True":
-            evidence.append(f"ReplicaSet {text(s.current_rs, 'metadata', 'name')} condition " + _quote(rf))
+            evidence.append(f"ReplicaSet {text(s.current_rs, 'metadata', 'name')} condition ReplicaFailure=True "
+                            f"{text(rf, 'reason')} (the same message)")
 
     # the controller's refusal: a ReplicaFailure condition, else its FailedCreate events
     refused = ""
@@ -500,7 +503,8 @@ def _verdict(s: _Shape, wevents: list[EventRecord], groups: list[PodGroup], now,
         last = failed_creates[-1]
         refused = _strip_prefix(last.message)
         times = f" ({last.count}x" + (f", last {human_duration((now - last.last).total_seconds())} ago" if now and last.last else "") + ")"
-        evidence.append(f'FailedCreate event on {last.kind} {last.name}{times}: "{last.message}"')
+        evidence.append(f"{last.type} event FailedCreate on {last.kind} {last.name}{times} from "
+                        f"{last.source or 'the controller'} (the same message)")
     if kind == "Job":  # a Job wants `parallelism` pods at a time until it completes or fails
         missing = 0 if (s.complete or s.failed or s.suspended) else max(
             0, (s.replicas.get("parallelism") or 1) - s.replicas.get("active", 0))

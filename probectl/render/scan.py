@@ -154,11 +154,11 @@ def render_table(report: ScanReport, style: Style) -> str:
                 continue
             shown = mine[:TABLE_GROUPS]
             pods = sum(g.count for g in mine)
-            title = (f"{sev.value.capitalize()}: {len(mine)} problem{'s' if len(mine) != 1 else ''} "
-                     f"in {pods} pod{'s' if pods != 1 else ''}")
-            rollouts = sum(1 for g in mine if g.count == 0)
+            rollouts = sum(1 for g in mine if g.count == 0)  # workload findings (issue 27)
+            where = [f"{pods} pod{'s' if pods != 1 else ''}"] if pods or not rollouts else []
             if rollouts:
-                title += f" and {rollouts} workload{'s' if rollouts != 1 else ''}"
+                where.append(f"{rollouts} workload{'s' if rollouts != 1 else ''}")
+            title = f"{sev.value.capitalize()}: {len(mine)} problem{'s' if len(mine) != 1 else ''} in {' and '.join(where)}"
             parts += _rows(shown, report.as_of, width, style.unicode, title, cause_w=cause_w)
             if len(mine) > len(shown):
                 parts.append(Text(f"{len(mine) - len(shown)} more groups not shown: -o json has every pod.", style="dim"))

@@ -46,6 +46,18 @@ def _revision(d: WorkloadDiagnosis) -> str:
     return text
 
 
+def _item(prefix: str, body: str, style: str = ""):
+    """`prefix` then `body`, wrapped at word boundaries under itself (a hanging indent)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table.grid(padding=0)
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(Text(prefix), Text(body, style=style))
+    return grid
+
+
 def render(d: WorkloadDiagnosis, style: Style) -> str:
     from rich.text import Text
 
@@ -67,7 +79,7 @@ def render(d: WorkloadDiagnosis, style: Style) -> str:
     verdict.append(f" ({d.severity.value}, {d.confidence.value} confidence)")
     parts += [verdict, Text(clean(d.summary)), Text("")]
     if d.refused:
-        parts += [Text("The API server said:", style="bold"), Text("  " + clean(truncate(d.refused, 1200))), Text("")]
+        parts += [Text("The API server said:", style="bold"), _item("  ", clean(truncate(d.refused, 1200))), Text("")]
     if d.groups:
         parts.append(Text("Pods of the current revision", style="bold"))
         for g in d.groups:
@@ -77,24 +89,26 @@ def render(d: WorkloadDiagnosis, style: Style) -> str:
             line.append(clean(f"  {g.count} pod{'s' if g.count != 1 else ''}: {names}", oneline=True))
             parts.append(line)
             rep = g.representative
-            parts.append(Text("    " + clean(f"{rep.pod.name}: {rep.summary}", oneline=True)))
+            parts.append(_item("    ", clean(f"{rep.pod.name}: {rep.summary}", oneline=True)))
             c = next((c for c in rep.containers if c.name == rep.culprit), None)
             if c is not None and c.crash is not None:
                 parts.append(Text("    " + truncate(clean(f"{c.crash.kind}: {c.crash.line}", oneline=True), width - 4)))
         parts.append(Text(""))
     if d.evidence:
         parts.append(Text("Evidence", style="bold"))
-        parts += [Text("  - " + clean(truncate(e, 600), oneline=True)) for e in d.evidence]
+        parts += [_item("  - ", clean(truncate(e, 600), oneline=True)) for e in d.evidence]
         parts.append(Text(""))
-    failed = [e for e in d.events if e.type == "Warning"][-EVENT_ROWS:]
+    # the workload's other warnings (the refusal is quoted above)
+    failed = [e for e in d.events if e.type == "Warning" and not (d.refused and d.refused in e.message)][-EVENT_ROWS:]
     if failed:
         parts.append(Text("Warning events", style="bold"))
         for e in failed:
-            parts.append(Text(clean(f"  {e.kind}/{e.name} {e.reason} x{e.count}: {truncate(e.message, 300)}", oneline=True)))
+            parts.append(_item("  ", clean(f"{e.kind}/{e.name} {e.reason} x{e.count}: {truncate(e.message, 300)}",
+                                           oneline=True)))
         parts.append(Text(""))
     if d.next_steps:
         parts.append(Text("Next steps", style="bold"))
-        parts += [Text("  $ " + clean(s, oneline=True)) for s in d.next_steps]
+        parts += [_item("  $ ", clean(s, oneline=True)) for s in d.next_steps]
     for w in d.warnings:
         parts.append(Text("! " + clean(w, oneline=True), style="yellow"))
     return to_text(parts, style)
