@@ -186,7 +186,10 @@ def sts_readiness():
         pods.append(p)
         ev.append(event(p, "Unhealthy", "Readiness probe failed: HTTP probe failed with statuscode: 503",
                         type="Warning", container="api", count=300, first=3400, last=5))
-    return Rollout("sts_readiness", "statefulset/cart", s, "readiness-probe-failed", "critical", "stuck", [], pods, ev)
+    # every pod exists on the current revision: no rollout is under way, the StatefulSet runs
+    # degraded and its pods' verdict (a warning) is the workload's
+    return Rollout("sts_readiness", "statefulset/cart", s, "readiness-probe-failed", "warning", "degraded", [], pods, ev,
+                   summary_has=("runs degraded",))
 
 
 @rollout

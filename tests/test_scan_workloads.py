@@ -47,7 +47,8 @@ def test_table_says_what_the_rollout_lacks(cli, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("make", [rollouts.deploy_paused, rollouts.deploy_complete_after_old_refusal,
-                                  rollouts.cronjob_latest_failed])
+                                  rollouts.cronjob_latest_failed,
+                                  rollouts.sts_readiness])  # degraded, no rollout under way: its pods are the findings
 def test_healthy_or_paused_workloads_are_no_findings(cli, tmp_path, make):
     r = make()
     status, out, _ = cli("scan", "-n", "shop", "-f", _dump(tmp_path, r), "-o", "json")

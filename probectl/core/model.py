@@ -407,7 +407,7 @@ class WorkloadDiagnosis:
     confidence: Confidence
     severity: Severity
     summary: str
-    rollout: str  # complete | progressing | paused | stuck | failed | scaled-to-zero | suspended | no-job
+    rollout: str  # complete | progressing | degraded | paused | stuck | failed | scaled-to-zero | suspended | no-job
     uid: str = ""
     via: tuple[str, str] | None = None  # ("CronJob", name) when the workload is a CronJob's latest Job
     revision: dict = field(default_factory=dict)

@@ -226,6 +226,7 @@ class _Shape:
         self.suspended = False
         self.deadline_exceeded = False
         self.complete = False
+        self.settled = False  # every pod of the current revision created, whether ready or not
         self.failed: dict = {}  # a Job's Failed (or FailureTarget) condition
         self.current_pods: list[dict] = []
         self.old_pods: list[dict] = []
@@ -276,8 +277,8 @@ class _Shape:
         gen, seen = _int(w, "metadata", "generation"), _int(w, "status", "observedGeneration")
         r = self.replicas
         # kubectl rollout status's test (pkg/kubectl/polymorphichelpers/rollout_status.go)
-        self.complete = (seen >= gen and r["updated"] >= desired and r["current"] <= r["updated"]
-                         and r["available"] >= r["updated"])
+        self.settled = seen >= gen and r["updated"] >= desired and r["current"] <= r["updated"]
+        self.complete = self.settled and r["available"] >= r["updated"]
         self.ready, self.desired = r["ready"], desired
 
     def _replicaset(self, replicasets, pods):
@@ -289,7 +290,8 @@ class _Shape:
                          "ready": _int(w, "status", "readyReplicas"), "available": _int(w, "status", "availableReplicas")}
         self.revision = {"current": self._rs_info(w), "previous": []}
         self.created_current = self.replicas["current"]
-        self.complete = self.replicas["ready"] >= desired and self.replicas["current"] == desired
+        self.settled = self.replicas["current"] == desired
+        self.complete = self.settled and self.replicas["ready"] >= desired
         self.ready, self.desired = self.replicas["ready"], desired
 
     def _statefulset(self, replicasets, pods):
@@ -310,8 +312,9 @@ class _Shape:
                                       if current and update and current != update else [])}
         self.created_current = max(len(self.current_pods), st("replicas") if not update or update == current else 0)
         gen, seen = _int(w, "metadata", "generation"), st("observedGeneration")
-        self.complete = (seen >= gen and st("readyReplicas") >= desired and st("replicas") == desired
-                         and (not update or update == current or st("updatedReplicas") >= desired))
+        self.settled = (seen >= gen and st("replicas") == desired
+                        and (not update or update == current or st("updatedReplicas") >= desired))
+        self.complete = self.settled and st("readyReplicas") >= desired
         self.ready, self.desired = st("readyReplicas"), desired
 
     def _daemonset(self, replicasets, pods):
@@ -331,8 +334,9 @@ class _Shape:
         self.revision = {"current": {"generation": _int(w, "metadata", "generation")}, "previous": []}
         self.created_current = st("updatedNumberScheduled") if st("updatedNumberScheduled") else st("currentNumberScheduled")
         seen = st("observedGeneration")
-        self.complete = (seen >= _int(w, "metadata", "generation") and st("updatedNumberScheduled") >= desired
-                         and st("numberAvailable") >= desired)
+        self.settled = (seen >= _int(w, "metadata", "generation") and st("updatedNumberScheduled") >= desired
+                        and st("currentNumberScheduled") >= desired)
+        self.complete = self.settled and st("numberAvailable") >= desired
         self.ready, self.desired = st("numberReady"), desired
 
     def _job(self, replicasets, pods):
@@ -391,8 +395,8 @@ class _Shape:
     def past_deadline(self) -> bool:
         if self.kind == "Deployment":
             return self.deadline_exceeded
-        if self.kind in ("Job",) or self.complete:
-            return False
+        if self.kind in ("Job",) or self.complete or self.settled:
+            return False  # settled: no rollout under way, its pods' own verdicts say the rest
         waited = self.waited()
         return waited is not None and waited > DEFAULT_PROGRESS_DEADLINE
 
@@ -532,7 +536,7 @@ def _verdict(s: _Shape, wevents: list[EventRecord], groups: list[PodGroup], now,
     trouble = [g for g in groups if g.severity is not Severity.OK]
     stuck = s.past_deadline()
     rollout = ("failed" if s.failed else "paused" if s.paused else "suspended" if s.suspended else
-               "complete" if s.complete else "stuck" if stuck else "progressing")
+               "complete" if s.complete else "stuck" if stuck else "degraded" if s.settled else "progressing")
     if kind != "Job" and s.desired == 0 and not trouble:
         rollout = "scaled-to-zero"
 
@@ -573,8 +577,8 @@ def _verdict(s: _Shape, wevents: list[EventRecord], groups: list[PodGroup], now,
         severity = g.severity
         if stuck or s.failed:
             severity = Severity.CRITICAL  # the rollout will not finish by itself
-        state = ("has failed" if s.failed else "is stuck" if stuck else "is paused" if s.paused
-                 else "is not progressing" if rollout != "complete" else "is complete but unhealthy")
+        state = {"failed": "has failed", "stuck": "is stuck", "paused": "is paused", "degraded": "runs degraded",
+                 "progressing": "is still rolling out", "suspended": "is suspended"}.get(rollout, "is complete but unhealthy")
         summary = (f"{what} {state}: {_pods(g.count)} of {rev_text} "
                    f"{'fail' if g.count != 1 else 'fails'} with {g.cause.value}"
                    + (f" (also: {others})" if others else "") + f", {counts}. {rep.pod.name}: {rep.summary}"
@@ -624,7 +628,10 @@ def _verdict(s: _Shape, wevents: list[EventRecord], groups: list[PodGroup], now,
         return done(Cause.UNKNOWN, Confidence.LOW, Severity.CRITICAL, summary)
     waited = s.waited()
     since = f" for {human_duration(waited)}" if waited is not None else ""
-    summary = f"{what}'s rollout is in progress{since}: {counts}; no pod of {rev_text} has trouble yet.{serving_note}"
+    if rollout == "degraded":
+        summary = f"{what} has every pod of {rev_text}, {counts}; none of them reports trouble (starting, or just restarted)."
+    else:
+        summary = f"{what}'s rollout is in progress{since}: {counts}; no pod of {rev_text} has trouble yet.{serving_note}"
     steps += [f"kubectl rollout status {kind.lower()}/{name} -n {ns}"] if kind != "Job" else [describe]
     return done(Cause.HEALTHY, Confidence.MEDIUM, Severity.OK, summary)
 
