@@ -74,7 +74,7 @@ def test_github_output_is_one_escaped_annotation(cli, tmp_path):
 def test_unknown_workload_in_the_input_is_exit_2(cli, tmp_path):
     r = rollouts.deploy_quota()
     status, _, err = cli("why", "sts/web", "-f", _write(tmp_path / "a.json", rollouts.as_list(r.objects)))
-    assert status == 2 and 'statefulset "web" not found in the input' in err and "Traceback" not in err
+    assert status == 2 and "the input holds no StatefulSet" in err and "no pod of it either" in err and "Traceback" not in err
 
 
 # ----------------------------------------------------------------------------- from the API
@@ -159,3 +159,22 @@ def test_missing_workload_is_exit_2_with_a_suggestion(cli, api_env):
     api_env(r)
     status, _, err = cli("why", "deploy/wbe", "--no-logs")
     assert status == 2 and 'deployment "wbe" not found in namespace "shop"; did you mean web?' in err
+
+
+def test_pods_only_input_gives_the_pod_level_answer_with_a_warning(cli, tmp_path):
+    """`kubectl get pods,events -o json`: no Deployment in the input, its pods are there."""
+    r = rollouts.deploy_new_revision_oom()
+    path = _write(tmp_path / "pods.json", rollouts.as_list([*r.pods, *r.events]))
+    status, out, err = cli("why", "deploy/web", "-f", path, "-o", "json")
+    assert status == 1, err
+    assert "warning: the input holds no Deployment" in err
+    doc = json.loads(out)
+    assert doc["kind"] == "List" and any(d["cause"] == "oom-killed" for d in doc["items"])
+    status, _, err = cli("why", "deploy/nothing", "-f", path)
+    assert status == 2 and "and no pod of it either" in err
+
+
+def test_other_name_of_a_kind_in_the_input_lists_those_there(cli, tmp_path):
+    r = rollouts.deploy_quota()
+    status, _, err = cli("why", "deploy/wbe", "-f", _write(tmp_path / "a.json", rollouts.as_list(r.objects)))
+    assert status == 2 and 'deployment "wbe" not found in the input; Deployments there: shop/web' in err

@@ -9,7 +9,7 @@ from enum import Enum
 import typer
 
 from probectl.cli import options
-from probectl.errors import ExitStatus, UsageError
+from probectl.errors import ExitStatus, InputError, UsageError
 
 HELP = """Say why a pod's containers restart, crash or get no traffic.
 
@@ -244,7 +244,11 @@ def _why_workload(ref, *, namespace, filename, context, kubeconfig, request_time
     if filename:
         from probectl.sources.files import load
 
-        d = workloads.from_files(load(filename), kind, name, namespace, recent)
+        snap = load(filename)
+        try:
+            d = workloads.from_files(snap, kind, name, namespace, recent)
+        except workloads.WorkloadMissing as e:
+            return _pods_of(snap, kind, name, namespace, recent, e.message, output, no_color)
     else:
         try:
             d = workloads.live(kind, name, namespace=namespace, context=context, kubeconfig=kubeconfig,
@@ -272,6 +276,27 @@ def _why_workload(ref, *, namespace, filename, context, kubeconfig, request_time
 
         options.emit(dump(d.to_dict(), output.value))
     return ExitStatus.OK if d.severity.value == "ok" else ExitStatus.FINDINGS
+
+
+def _pods_of(snap, kind, name, namespace, recent, why_not: str, output, no_color) -> int:
+    """From files without the workload object: the pods it owns, each diagnosed, with a warning."""
+    from probectl.core.diagnose import diagnose, snapshot_time
+    from probectl.core.events import by_pod, for_pod_key
+    from probectl.core.objects import owner
+
+    pods = [p for p in snap.pods if not namespace or ((p.get("metadata") or {}).get("namespace") or "default") == namespace]
+    mine = [p for p in pods if owner(p) == (kind, name)]  # a ReplicaSet's pods are their Deployment's
+    what = f"{kind} {name}"
+    if not mine:
+        raise InputError(f"{kind.lower()}/{name}: {why_not}, and no pod of it either") from None
+    sys.stderr.write(f"probectl: warning: {why_not}: showing the pods of {what}\n")
+    now = snapshot_time(snap.pods, snap.events)
+    grouped = by_pod(snap.events)
+    note = f"{why_not}: this is the pod-level answer, not the rollout's verdict."
+    diagnoses = [dataclasses.replace(d, warnings=(note,) + d.warnings) for d in
+                 (diagnose(p, for_pod_key(grouped, p), now, recent=recent) for p in mine)]
+    show(diagnoses, output, no_color)
+    return ExitStatus.OK if all(x.severity.value == "ok" for x in diagnoses) else ExitStatus.FINDINGS
 
 
 def register(app: typer.Typer) -> None:

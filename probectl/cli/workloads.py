@@ -10,6 +10,11 @@ import sys
 from probectl.errors import ClusterError, InputError
 
 
+class WorkloadMissing(InputError):
+    """The input files hold no object of the workload's kind (kubectl get pods,events): `why`
+    falls back to the pods of that name."""
+
+
 class WorkloadForbidden(ClusterError):
     """RBAC allows no get on the workload kind: `why` falls back to the pods of that name."""
 
@@ -29,9 +34,10 @@ def from_files(snap, kind: str, name: str, namespace: str | None, recent=None):
     if not found:
         where = f' in namespace "{namespace}"' if namespace else ""
         there = sorted(label(o) for o in same_kind)[:5]
-        hint = f"; {kind}s there: {', '.join(there)}" if there else (
-            f"; the input holds no {kind} (kubectl get {kind.lower()},rs,pods,events -o json, or a cluster-info dump)")
-        raise InputError(f'{kind.lower()} "{name}" not found in the input{where}{hint}')
+        if not there:
+            raise WorkloadMissing(f'the input holds no {kind} (kubectl get {kind.lower()},rs,pods,events -o json, '
+                                  "or a cluster-info dump)")
+        raise InputError(f'{kind.lower()} "{name}" not found in the input{where}; {kind}s there: {", ".join(there)}')
     w = found[0]
     times = [t for o in snap.workloads for t in _times(o, parse_time)]
     base = snapshot_time(snap.pods, snap.events)
