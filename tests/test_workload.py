@@ -124,3 +124,15 @@ def test_kubectl_spellings(ref, want):
 ])
 def test_refusal_kinds(message, kind):
     assert refusal_kind(message)[0] == kind
+
+
+def test_statefulset_claim_refused_by_a_storage_quota():
+    """Fact: stateful_pod_control.go recordClaimEvent: "create Claim %s for Pod %s in
+    StatefulSet %s failed error: %s" (reason FailedCreate); the quota names the storage."""
+    s = w.statefulset("db", replicas=1, ready=0, current=0, created=300)
+    msg = ('create Claim data-db-0 for Pod db-0 in StatefulSet db failed error: persistentvolumeclaims "data-db-0" '
+           "is forbidden: exceeded quota: storage-quota, requested: requests.storage=50Gi, used: "
+           "requests.storage=90Gi, limited: requests.storage=100Gi")
+    d = diagnose_workload(s, events=[w.controller_event(s, "FailedCreate", msg, count=3, first=300, last=10)], now=NOW)
+    assert d.cause is Cause.CREATE_REFUSED and d.refusal == "quota"
+    assert d.refused.startswith('persistentvolumeclaims "data-db-0" is forbidden: exceeded quota: storage-quota')

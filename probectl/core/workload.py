@@ -130,7 +130,9 @@ def _strip_prefix(message: str) -> str:
     for prefix in ("Error creating: ",):
         if message.startswith(prefix):
             return message[len(prefix):]
-    m = re.match(r"create Pod \S+ in StatefulSet \S+ failed error: (.*)", message, re.S)
+    # "create Pod web-0 in StatefulSet web failed error: ..."; its claims: "create Claim
+    # data-web-0 for Pod web-0 in StatefulSet web failed error: ..." (stateful_pod_control.go)
+    m = re.match(r"create (?:Pod|Claim) \S+ (?:for Pod \S+ )?in StatefulSet \S+ failed error: (.*)", message, re.S)
     return m.group(1) if m else message
 
 
