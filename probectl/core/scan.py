@@ -457,9 +457,8 @@ class _GroupAcc:
 def workload_group(d) -> Group:
     """A workload finding as a row of the grouped formats: no pods (count 0), the workload
     as its owner, the verdict's summary, evidence and next steps as its example's."""
-    evidence = ((f"the API server said: {d.refused}",) if d.refused else ()) + tuple(d.evidence)
     return Group(d.namespace, f"{d.kind}/{d.name}", "", d.cause.value, d.severity, (), 0, 0, 0, None,
-                 Example(d.namespace, d.name, d.summary, evidence, d.next_steps, None), "")
+                 Example(d.namespace, d.name, d.summary, d.evidence, d.next_steps, None), "")
 
 
 def _exit_short(code: int) -> str:

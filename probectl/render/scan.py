@@ -252,7 +252,9 @@ def render_markdown(report: ScanReport) -> str:
     icon = {"failed": "❌", "passed": "✅"}[verdict]
     lines = [f"## {icon} probectl scan: {verdict}", "",
              f"{_pods(s['podsExamined'])} examined, {s['podsWithFindings']} with findings"
-             + (f" (since {report.since})" if report.since else "") + f", fail on `{report.fail_on}`.", ""]
+             + (f" (since {report.since})" if report.since else "")
+             + (f", {len(report.workloads)} workload{'s' if len(report.workloads) != 1 else ''} stuck or unable to "
+                "create pods" if report.workloads else "") + f", fail on `{report.fail_on}`.", ""]
     lines += [f"{_md(n)}  " for n in _notes(report)]
     if _notes(report):
         lines.append("")
