@@ -26,7 +26,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.gencluster import generate, write_dump, write_list  # noqa: E402
+from bench.gencluster import generate, generate_workloads, write_dump, write_list  # noqa: E402
 from tests.apiserver import FakeAPIServer  # noqa: E402
 from tests.kube import kubeconfig  # noqa: E402
 
@@ -112,9 +112,17 @@ def main() -> int:
     ap.add_argument("--no-offline", action="store_true", help="skip the offline scan -f rows")
     ap.add_argument("--crash-logs", action="store_true",
                     help="app errors without a termination message, their logs served: what reading logs costs")
+    ap.add_argument("--workloads", action="store_true",
+                    help="also serve the pods' Deployments (scan's workload pass, issue 27: what it costs)")
+    ap.add_argument("--no-why-workload", action="store_true", help="skip `why deploy/NAME` (versions without it)")
+    ap.add_argument("--probectl", default="", help="the probectl command to measure, e.g. 'python -m probectl'")
+    ap.add_argument("--pythonpath", default="", help="PYTHONPATH for it (a checkout of an older version)")
     a = ap.parse_args()
 
-    probectl = shutil.which("probectl") or os.path.join(os.path.dirname(sys.executable), "probectl")
+    import shlex
+
+    probectl = shlex.split(a.probectl) if a.probectl else [
+        shutil.which("probectl") or os.path.join(os.path.dirname(sys.executable), "probectl")]
     kubectl = None if a.no_kubectl else shutil.which("kubectl")
     rows: list[tuple[str, ...]] = []
     work = tempfile.mkdtemp(prefix="probectl-bench-")
@@ -128,7 +136,9 @@ def main() -> int:
         name, ns = failing["metadata"]["name"], failing["metadata"]["namespace"]
         logs = _crash_logs(pods) if a.crash_logs else {}
         # TLS, as a real API server: kubectl sends no bearer token over plain HTTP
-        with FakeAPIServer(pods, events, token="bench-token", latency=a.latency, tls=server_cert, logs=logs) as api:
+        workloads = generate_workloads(pods) if a.workloads else []
+        with FakeAPIServer(pods, events, token="bench-token", latency=a.latency, tls=server_cert, logs=logs,
+                           workloads=workloads) as api:
             api.cache_responses = True
             home = os.path.join(work, f"home{n}")
             os.makedirs(home, exist_ok=True)
@@ -137,19 +147,25 @@ def main() -> int:
             cfg = kubeconfig(Path(home) / "config", server=api.url, token="bench-token", namespace="default",
                              ca_pem=ca.cert_pem.bytes())
             env = {"PATH": os.environ.get("PATH", ""), "HOME": home, "KUBECONFIG": str(cfg), "NO_COLOR": "1", "COLUMNS": "120"}
+            if a.pythonpath:
+                env["PYTHONPATH"] = a.pythonpath
             cases = [
-                (f"probectl why POD ({n} pods)", [probectl, "why", name, "-n", ns]),
-                (f"probectl scan -A -o json ({n} pods)", [probectl, "scan", "-A", "-o", "json"]),
-                (f"probectl scan -A, table ({n} pods)", [probectl, "scan", "-A"]),
+                (f"probectl why POD ({n} pods)", [*probectl, "why", name, "-n", ns]),
+                (f"probectl scan -A -o json ({n} pods)", [*probectl, "scan", "-A", "-o", "json"]),
+                (f"probectl scan -A, table ({n} pods)", [*probectl, "scan", "-A"]),
             ]
+            if workloads and not a.no_why_workload:
+                stuck = workloads[0]["metadata"]  # generate_workloads: the first is past its deadline
+                cases.insert(1, (f"probectl why deploy/NAME ({n} pods)",
+                                 [*probectl, "why", f"deploy/{stuck['name']}", "-n", stuck["namespace"], "--no-logs"]))
             if logs:
                 ans, aname = next(iter(logs))[:2]
                 cases = [
-                    (f"probectl why APP-ERROR-POD: 1 log read ({n} pods)", [probectl, "why", aname, "-n", ans]),
-                    (f"probectl why APP-ERROR-POD --no-logs ({n} pods)", [probectl, "why", aname, "-n", ans, "--no-logs"]),
+                    (f"probectl why APP-ERROR-POD: 1 log read ({n} pods)", [*probectl, "why", aname, "-n", ans]),
+                    (f"probectl why APP-ERROR-POD --no-logs ({n} pods)", [*probectl, "why", aname, "-n", ans, "--no-logs"]),
                     (f"probectl scan -A -o json: a log read per unexplained group, at most 20 ({n} pods)",
-                     [probectl, "scan", "-A", "-o", "json"]),
-                    (f"probectl scan -A -o json --no-logs ({n} pods)", [probectl, "scan", "-A", "-o", "json", "--no-logs"]),
+                     [*probectl, "scan", "-A", "-o", "json"]),
+                    (f"probectl scan -A -o json --no-logs ({n} pods)", [*probectl, "scan", "-A", "-o", "json", "--no-logs"]),
                 ]
             elif kubectl and n <= a.kubectl_max:
                 subprocess.run([kubectl, "get", "--raw", "/api"], env=env, capture_output=True)  # warm discovery cache
@@ -168,14 +184,14 @@ def main() -> int:
         write_list(files[1], events, "Event")
         mb = sum(os.path.getsize(f) for f in files) / 2**20
         rows.append((f"probectl scan -f pods.json -f events.json -A -o json ({n} pods, {mb:.0f} MB of JSON)",
-                     *fmt(measure([probectl, "scan", "-f", files[0], "-f", files[1], "-A", "-o", "json"], env, None, a.runs))))
+                     *fmt(measure([*probectl, "scan", "-f", files[0], "-f", files[1], "-A", "-o", "json"], env, None, a.runs))))
         for f in files:
             os.unlink(f)
         dump = os.path.join(work, f"dump{n}")
         write_dump(dump, pods, events)
         size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(dump) for f in fs) / 2**20
         rows.append((f"probectl scan -f DUMP -A -o json ({n} pods, cluster-info dump, {size:.0f} MB of JSON)",
-                     *fmt(measure([probectl, "scan", "-f", dump, "-A", "-o", "json"], env, None, a.runs))))
+                     *fmt(measure([*probectl, "scan", "-f", dump, "-A", "-o", "json"], env, None, a.runs))))
         shutil.rmtree(dump, ignore_errors=True)
         print(f"  done: offline {n}", file=sys.stderr)
         del pods, events

@@ -126,6 +126,43 @@ def generate(n_pods: int, failing: float = 0.2, events_per_failing: int = 10) ->
     return pods, events
 
 
+def generate_workloads(pods: list[dict], stuck_every: int = 50) -> list[dict]:
+    """The Deployments the generated pods belong to (20 replicas each, ready as many as
+    their pods are), as the API server stores them; every `stuck_every`-th one is past its
+    progress deadline. What scan's workload pass lists (issue 27)."""
+    ready: dict[tuple[str, str], list[int]] = {}
+    for p in pods:
+        ns, rs = p["metadata"]["namespace"], p["metadata"]["ownerReferences"][0]["name"]
+        counts = ready.setdefault((ns, rs), [0, 0])
+        counts[0] += 1
+        counts[1] += all(c.get("ready") for c in p["status"]["containerStatuses"])
+    out = []
+    for i, ((ns, rs), (total, ok)) in enumerate(sorted(ready.items())):
+        name = rs.rsplit("-", 1)[0]
+        stuck = stuck_every and i % stuck_every == 0
+        progressing = ({"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                        "message": f'ReplicaSet "{rs}" has timed out progressing.'} if stuck else
+                       {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                        "message": f'ReplicaSet "{rs}" has successfully progressed.'})
+        progressing.update(lastUpdateTime=ts(600), lastTransitionTime=ts(600))
+        out.append({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": ns, "uid": uid(f"{ns}/Deployment/{name}"), "generation": 3,
+                         "creationTimestamp": ts(86400), "labels": {"app": name},
+                         "annotations": {"deployment.kubernetes.io/revision": "3"}},
+            "spec": {"replicas": total, "selector": {"matchLabels": {"app": name}}, "progressDeadlineSeconds": 600,
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": pods[0]["spec"]["containers"]}}},
+            "status": {"observedGeneration": 3, "replicas": total, "updatedReplicas": total, "readyReplicas": ok,
+                       "availableReplicas": ok, "unavailableReplicas": total - ok,
+                       "conditions": [{"type": "Available", "status": "False" if ok < total else "True",
+                                       "reason": "MinimumReplicasUnavailable" if ok < total else "MinimumReplicasAvailable",
+                                       "message": "Deployment does not have minimum availability." if ok < total else
+                                       "Deployment has minimum availability.",
+                                       "lastUpdateTime": ts(600), "lastTransitionTime": ts(600)}, progressing]},
+        })
+    return out
+
+
 def write_dump(root: str, pods: list[dict], events: list[dict]) -> None:
     by_ns: dict[str, tuple[list, list]] = {}
     for p in pods:

@@ -32,6 +32,13 @@ case $junit in
   *$'\n'* | *$'\r'*) usage_error "junit-file: a path without line breaks, please" ;;
 esac
 
+# the workload input: KIND/NAME as kubectl spells it (deploy/web, deployment.apps/web, sts/db)
+workload=${INPUT_WORKLOAD:-}
+workload=${workload//[[:space:]]/}
+if [[ -n $workload && ! $workload =~ ^[A-Za-z.]+/[a-z0-9][a-z0-9.-]*$ ]]; then
+  usage_error "workload: '${INPUT_WORKLOAD}' is not KIND/NAME (deploy/web, sts/db, job/migrate)"
+fi
+
 args=(scan --output github --fail-on "${INPUT_FAIL_ON:-critical}" --report "junit=$junit")
 
 case ${INPUT_ALL_NAMESPACES:-false} in
@@ -74,6 +81,31 @@ printf '\n'
 
 status=0
 "$probectl" "${args[@]}" || status=$?
+
+# the rollout's own verdict (probectl why KIND/NAME): one more annotation, and its cause
+# as an output; it fails the step like a finding unless fail-on is never
+if [[ -n $workload && $status -lt 2 ]]; then
+  why=(why "$workload" --output github --no-logs)
+  [[ ${#namespaces[@]} -gt 0 ]] && why+=(--namespace "${namespaces[0]}")
+  [[ -n ${INPUT_KUBECONFIG:-} ]] && why+=(--kubeconfig "$INPUT_KUBECONFIG")
+  printf 'probectl'
+  printf ' %q' "${why[@]}"
+  printf '\n'
+  why_status=0
+  annotation=$("$probectl" "${why[@]}") || why_status=$?
+  printf '%s\n' "$annotation"
+  if [[ $why_status -le 1 ]]; then
+    # the annotation's title starts with the cause: "::error title=create-refused%3A shop/..."
+    cause=$(printf '%s\n' "$annotation" | sed -n 's/^::[a-z]* title=\([a-z-]*\)%3A .*/\1/p' | head -n 1)
+    echo "workload-cause=$cause" >> "$output"
+  else
+    annotate error "probectl why $workload ended with exit code $why_status: see the error line in the log"
+  fi
+  case ${INPUT_FAIL_ON:-critical} in
+    never) ;;
+    *) [[ $why_status -gt $status ]] && status=$why_status ;;
+  esac
+fi
 
 {
   echo "junit-file=$junit"

@@ -93,10 +93,23 @@ class Tools:
         s = self.settings
         if not pod or not pod.strip():
             raise UsageError("name a pod: probectl_why {\"pod\": NAME}")
+        from probectl.core.workload import parse_ref
+
+        ref = parse_ref(pod.strip())  # deploy/NAME, sts/NAME...: the rollout's verdict, as `probectl why`
         with self._lock:
-            diagnoses = why.collect(pod.strip(), namespace=namespace or s.namespace, filename=list(s.filename) or None,
-                                    context=s.context, kubeconfig=s.kubeconfig, request_timeout=s.request_timeout,
-                                    logs=0, read_logs=logs, recent=RECENT, debug=s.debug)
+            if ref is not None:
+                found = why.collect_workload(ref, namespace=namespace or s.namespace,
+                                             filename=list(s.filename) or None, context=s.context,
+                                             kubeconfig=s.kubeconfig, request_timeout=s.request_timeout,
+                                             read_logs=logs, recent=RECENT, debug=s.debug)
+                if not isinstance(found, list):
+                    return neutral_json(dump(found.to_dict(), "json"))
+                diagnoses = found
+            else:
+                diagnoses = why.collect(pod.strip(), namespace=namespace or s.namespace,
+                                        filename=list(s.filename) or None, context=s.context,
+                                        kubeconfig=s.kubeconfig, request_timeout=s.request_timeout,
+                                        logs=0, read_logs=logs, recent=RECENT, debug=s.debug)
         text = neutral_json(dump(why.document(diagnoses), "json"))
         if len(diagnoses) > 1 and len(text) > WHY_BUDGET:
             return workload_document(diagnoses)
@@ -167,7 +180,7 @@ def _group(g, detailed: bool) -> dict:
         "probeFailures": g.probe_failures,
         "exitCodes": list(g.exits),
         "lastTerminated": iso(g.last_terminated),
-        "examplePod": _clean(ex.name),
+        "examplePod": _clean(ex.name) if g.count else None,  # a workload finding (no pod): its name is the workload's
         "summary": _clean(ex.summary),
         "crash": ({"kind": g.crash.kind, "line": _clean(g.crash.line), "source": g.crash.source}
                   if g.crash is not None else None),
@@ -309,12 +322,14 @@ probe and resource settings in manifests before they are applied. Trust the `cau
 WHY = """Diagnose one pod: why its containers restart, crash, or get no traffic.
 
 Call it when a user asks about a specific pod (or a workload: give a Deployment, StatefulSet, \
-DaemonSet or Job name and every pod of it is diagnosed), or to look closer at a probectl_scan \
-group's examplePod. Reads the pod, its events and, for a container that crashed, its previous \
+DaemonSet or Job name and every pod of it is diagnosed; give deploy/NAME, sts/NAME, ds/NAME or \
+job/NAME for why its rollout is stuck, pods never created included), or to look closer at a \
+probectl_scan group's examplePod. Reads the pod, its events and, for a container that crashed, its previous \
 log (a few GET requests).
 
 Returns probectl's Diagnosis JSON (exactly what `probectl why POD -o json` prints; for a \
-workload a List of them): `cause` (e.g. oom-killed, liveness-probe-failed, app-error, \
+workload's name a List of them; for deploy/NAME etc. what `probectl why deploy/NAME -o json` \
+prints, kind WorkloadDiagnosis): `cause` (e.g. oom-killed, liveness-probe-failed, app-error, \
 crashed-signal, image-pull-failed, config-error, unschedulable, healthy), `confidence` \
 (high/medium/low: low means the evidence that would decide is gone, e.g. expired events), \
 `summary` (one sentence to relay), per container `lastTermination` (exitCode, signal, \
@@ -337,8 +352,10 @@ Returns JSON: `groups` (worst first, then the largest), each with severity, caus
 namespace, workload (e.g. Deployment/web; null for a bare pod), container, pods (how many), \
 restarts, probeFailures, exitCodes, lastTerminated, examplePod (pass it to probectl_why), \
 summary and crash (the line that says why the process died); the first groups also carry \
-evidence and nextSteps. `summary` counts pods examined, with findings, by cause and by \
-severity. With include_history, `restartedEarlier` groups pods that restarted over an hour \
+evidence and nextSteps. A group with pods 0 and examplePod null is a workload whose pods \
+cannot be created or whose rollout is stuck: call probectl_why with its workload \
+(Deployment/web -> deploy/web). `summary` counts pods examined, with findings, by cause and by \
+severity, and workloadsWithFindings. With include_history, `restartedEarlier` groups pods that restarted over an hour \
 ago and are fine now."""
 
 EXITCODE = """Decode a container exit code (137, 143, 139, 1, 255, -1073741819) or a hex \
@@ -396,8 +413,9 @@ def build_server(settings: Settings, tools: Tools | None = None):
     live = not settings.filename
 
     def probectl_why(
-        pod: Annotated[str, Field(description="The pod's name (pod/NAME works too), or a workload's name "
-                                              "(Deployment, StatefulSet, DaemonSet, Job...) for all its pods.")],
+        pod: Annotated[str, Field(description="The pod's name (pod/NAME works too); a workload as kubectl "
+                                              "names it (deploy/NAME, sts/NAME, ds/NAME, job/NAME) for why its "
+                                              "rollout is stuck; or a workload's bare name for all its pods.")],
         namespace: Annotated[str | None, Field(description="The pod's namespace; default: the configured one "
                                                            "(the kubeconfig context's).")] = None,
         logs: Annotated[bool, Field(description="Read the previous log of a container that crashed, to find the "

@@ -29,16 +29,18 @@ def status(code: int, reason: str, message: str) -> dict:
 
 class FakeAPIServer:
     def __init__(self, pods: list[dict], events: list[dict], *, token: str | None = "t0ken", tls=None,
-                 client_ca: bytes | None = None, logs: dict | None = None, latency: float = 0.0, page_size_cap: int = 500):
+                 client_ca: bytes | None = None, logs: dict | None = None, latency: float = 0.0, page_size_cap: int = 500,
+                 workloads: list[dict] | None = None):
         self.pods = pods
         self.events = events
+        self.workloads = workloads or []  # apps/v1 and batch/v1 objects, each with its kind
         self.token = token
         self.logs = logs or {}
         self.latency = latency
         self.page_size_cap = page_size_cap
         self.requests: list[tuple[str, dict, dict]] = []  # (path, query, headers)
         self._lock = threading.Lock()
-        self.forbidden: set[str] = set()  # "events", "pods/log", "pods"
+        self.forbidden: set[str] = set()  # "events", "pods/log", "pods", "deployments", "replicasets", ...
         self.slow: dict[str, float] = {}  # "path?continue=token" or "path" -> seconds to wait before answering
         self.truncate: set[str] = set()  # paths whose answers are cut short (connection closed mid-body)
         self.watch_script: dict[str, list] = {}  # path -> list of watch-event dicts or ("sleep", seconds)
@@ -175,6 +177,23 @@ class FakeAPIServer:
                 if md.get("namespace") == m.group(1) and md.get("name") == m.group(2):
                     return 200, p, "json"
             return 404, status(404, "NotFound", f'pods "{m.group(2)}" not found'), "json"
+        m = re.fullmatch(r"/apis/(apps|batch)/v1(?:/namespaces/([^/]+))?/([a-z]+)(?:/([^/]+))?", path)
+        if m and _WORKLOAD_KINDS.get(m.group(3), ("", ""))[0] == m.group(1):
+            group, ns, plural, name = m.groups()
+            kind = _WORKLOAD_KINDS[plural][1]
+            if plural in self.forbidden:
+                verb = "get" if name else "list"
+                return 403, status(403, "Forbidden", f'{plural}.{group} is forbidden: User "system:serviceaccount:ci:probectl" '
+                                                     f'cannot {verb} resource "{plural}" in API group "{group}" in the namespace "{ns}"'), "json"
+            items = [o for o in self.workloads if o.get("kind") == kind
+                     and (ns is None or o.get("metadata", {}).get("namespace") == ns)]
+            if name:
+                found = [o for o in items if o.get("metadata", {}).get("name") == name]
+                if not found:
+                    return 404, status(404, "NotFound", f'{plural}.{group} "{name}" not found'), "json"
+                return 200, found[0], "json"
+            items = [o for o in items if _labelled(o, q.get("labelSelector", ""))]
+            return 200, self._page(items, q, f"{kind}List"), "json"
         m = re.fullmatch(r"/api/v1(?:/namespaces/([^/]+))?/(pods|events)", path)
         if m:
             ns, kind = m.group(1), m.group(2)
@@ -184,6 +203,8 @@ class FakeAPIServer:
             source = self.pods if kind == "pods" else self.events
             items = [o for o in source if ns is None or o.get("metadata", {}).get("namespace") == ns]
             items = [o for o in items if _selected(o, q.get("fieldSelector", ""))]
+            if kind == "pods" and q.get("labelSelector"):
+                items = [o for o in items if _labelled(o, q["labelSelector"])]
             return 200, self._page(items, q, "PodList" if kind == "pods" else "EventList"), "json"
         return 404, status(404, "NotFound", "the server could not find the requested resource"), "json"
 
@@ -197,6 +218,17 @@ class FakeAPIServer:
             meta["continue"] = str(nxt)
             meta["remainingItemCount"] = len(items) - nxt
         return {"kind": kind, "apiVersion": "v1", "metadata": meta, "items": [_strip(i) for i in page]}
+
+
+_WORKLOAD_KINDS = {"deployments": ("apps", "Deployment"), "replicasets": ("apps", "ReplicaSet"),
+                   "statefulsets": ("apps", "StatefulSet"), "daemonsets": ("apps", "DaemonSet"),
+                   "jobs": ("batch", "Job"), "cronjobs": ("batch", "CronJob")}
+
+
+def _labelled(obj: dict, selector: str) -> bool:
+    from probectl.core.scan import label_matcher
+
+    return label_matcher(selector)(obj)
 
 
 def _selected(obj: dict, selector: str) -> bool:

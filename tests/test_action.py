@@ -23,7 +23,7 @@ from tests.conftest import ROOT, probectl_exe
 from tests.kube import kubeconfig
 
 ACTION = ROOT / "action.yml"
-INPUTS = {"namespace", "all-namespaces", "selector", "since", "fail-on", "kubeconfig", "args", "junit-file"}
+INPUTS = {"namespace", "all-namespaces", "selector", "since", "fail-on", "kubeconfig", "args", "junit-file", "workload"}
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +141,9 @@ def plain_scan_requests(api, clean_env, *args) -> list[str]:
 
 def test_one_scan_annotations_summary_and_junit(run_step, api, clean_env):
     plain = plain_scan_requests(api, clean_env, "-A")
-    assert sorted(p for p in plain if not p.endswith("/log")) == ["/api/v1/events", "/api/v1/pods"]
+    assert sorted(p for p in plain if not p.endswith("/log")) == [
+        "/api/v1/events", "/api/v1/events", "/api/v1/pods",  # pod events, then FailedCreate (issue 27)
+        "/apis/apps/v1/daemonsets", "/apis/apps/v1/deployments", "/apis/apps/v1/statefulsets", "/apis/batch/v1/jobs"]
     r = run_step(all_namespaces="true", kubeconfig=api.kubeconfig)
     assert r.returncode == 1, r.stderr  # critical findings: the --fail-on contract
     # annotations, summary and JUnit from the requests of a plain `probectl scan -A`
@@ -179,7 +181,27 @@ def test_kubeconfig_from_the_environment(run_step, api, clean_env):
     assert r.returncode == 1 and sorted(p for p, _, _ in api.requests[:2]) == ["/api/v1/events", "/api/v1/pods"]
 
 
+def test_workload_input_adds_the_rollouts_verdict(run_step, tmp_path, live_now):
+    """Issue 27: after a failed `helm upgrade --wait`, the Deployment that cannot create its
+    pods is named with the API server's own words, and fails the step."""
+    from tests import rollouts
+
+    r = rollouts.deploy_quota()
+    with FakeAPIServer(r.pods, r.events, token="t0ken", workloads=[r.workload, *r.replicasets]) as server:
+        cfg = str(kubeconfig(tmp_path / "wl-kubeconfig", server=server.url, token="t0ken"))
+        got = run_step(namespace="shop", workload="deploy/web", kubeconfig=cfg)
+        paths = [p for p, _, _ in server.requests]
+    assert got.returncode == 1, got.stderr
+    lines = got.stdout.splitlines()
+    assert any(line.startswith("probectl why deploy/web --output github --no-logs --namespace shop") for line in lines)
+    assert any(line.startswith("::error title=create-refused%3A shop/Deployment/web::") and "compute-quota" in line
+               for line in lines)
+    assert got.outputs["workload-cause"] == "create-refused" and got.outputs["exit-code"] == "1"
+    assert "/apis/apps/v1/namespaces/shop/deployments/web" in paths
+
+
 @pytest.mark.parametrize("inputs,message", [
+    ({"workload": "web; rm -rf /"}, "workload: 'web; rm -rf /' is not KIND/NAME"),
     ({"all_namespaces": "yes"}, "all-namespaces: true or false, not 'yes'"),
     ({"namespace": "shop *"}, "namespace: '*' is not a namespace name"),
     ({"args": "--field-selector 'unbalanced"}, "args: unbalanced quotes"),
@@ -211,8 +233,9 @@ def test_an_unreachable_cluster_is_exit_3_and_no_report(run_step, tmp_path):
     assert r.outputs["exit-code"] == "3"
 
 
-def test_docs_document_every_input_and_output(action):
-    readme = (ROOT / "docs" / "ci.md").read_text()
+def test_readme_documents_every_input_and_output(action):
+    # the README or a page of docs/ (the workload input: docs/rollouts.md)
+    readme = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
     for name in action["inputs"]:
         assert f"| `{name}` |" in readme, name
     for name in action["outputs"]:

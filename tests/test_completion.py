@@ -47,7 +47,7 @@ def test_kubectl_plugin_completion(clean_env):
     assert r.returncode == 0
     assert r.stdout.splitlines()[0].startswith("why\t") and r.stdout.splitlines()[-1] == ":4"
     r = subprocess.run([str(exe), "__completeNoDesc", "why", "-o", ""], capture_output=True, text=True, env=clean_env, timeout=60)
-    assert r.stdout.split() == ["table", "json", "yaml", ":4"]
+    assert r.stdout.split() == ["table", "json", "yaml", "github", ":4"]  # why -o github (issue 27)
 
 
 def test_real_kubectl_runs_the_plugin_and_its_completion(clean_env):

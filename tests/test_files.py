@@ -48,7 +48,8 @@ def test_kubectl_list_of_mixed_items(tmp_path):
     snap = load([write(tmp_path / "all.json", doc)])
     assert len(snap.pods) == 2
     assert len(snap.events) == len(OOM.events) + len(LIVE.events)
-    assert snap.skipped == {"Deployment": 1}
+    assert snap.skipped == {}
+    assert [x["kind"] for x in snap.workloads] == ["Deployment"]  # issue 27: why deploy/NAME -f
 
 
 def test_podlist_items_without_kind(tmp_path):
@@ -127,7 +128,7 @@ def test_stdin():
         ("{not json", "not valid JSON"),
         ("key: [unclosed", "neither JSON nor valid YAML"),
         ("just some words", "expected a Kubernetes object"),
-        ('{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}', r"holds no Pod or Event \(found Deployment\)"),
+        ('{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web"}}', r"holds no Pod, Event or workload \(found ConfigMap\)"),
         ("a: &a [1]\nb: *a\n", "aliases are not accepted"),
         ('{"kind": "PodList", "items": 5}', "items is not a list"),
         ("[1, 2]", "expected a Kubernetes object"),

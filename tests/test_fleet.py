@@ -23,6 +23,17 @@ from tests.kube import isolate_env
 SIZES = {"prod-us": 120, "prod-eu": 60, "staging": 30}
 
 
+# What one context's scan asks (a page each): its pods and events, then each workload kind and
+# the FailedCreate events for the workload pass (issue 27).
+SCAN_REQUESTS = 7
+
+
+def scan_paths(ns: str | None = None) -> set:
+    at = f"/namespaces/{ns}" if ns else ""
+    return {f"/api/v1{at}/events", f"/api/v1{at}/pods", f"/apis/apps/v1{at}/deployments",
+            f"/apis/apps/v1{at}/statefulsets", f"/apis/apps/v1{at}/daemonsets", f"/apis/batch/v1{at}/jobs"}
+
+
 @pytest.fixture(scope="module")
 def clusters():
     return {name: generate(n) for name, n in SIZES.items()}
@@ -162,10 +173,13 @@ def test_every_report_from_one_scan(cli, fleet, tmp_path, monkeypatch):
                            "--report", f"markdown={tmp_path / 'f.md'}", "--report", f"json={tmp_path / 'f.json'}",
                            "--report", f"yaml={tmp_path / 'f.yaml'}")
     assert status == 3, err
-    # one scan: each live server listed its events and pods once (a page of 500 each)
+    # one scan: each live server listed its events and pods once (a page of 500 each), then
+    # each workload kind and the FailedCreate events once (issue 27), whatever the reports
     for name in SIZES:
         paths = [p for p, _, _ in fleet["servers"][name].requests]
-        assert sorted(paths) == ["/api/v1/events", "/api/v1/pods"], (name, paths)
+        assert sorted(paths) == ["/api/v1/events", "/api/v1/events", "/api/v1/pods",
+                                 "/apis/apps/v1/daemonsets", "/apis/apps/v1/deployments",
+                                 "/apis/apps/v1/statefulsets", "/apis/batch/v1/jobs"], (name, paths)
     # GitHub: annotations name their context, the unreadable ones are errors, at most 10 errors
     lines = out.splitlines()
     assert sum(ln.startswith("::error") for ln in lines) <= 10
@@ -207,7 +221,7 @@ def test_kubeconfig_merging_first_file_wins(cli, tmp_path, monkeypatch, clusters
         doc = json.loads(out)
         assert [c["name"] for c in doc["contexts"]] == ["dev", "prod"]
         assert {h["Authorization"] for _, _, h in first.requests} == {"Bearer a"}
-        assert len(second.requests) == 2  # dev's two lists only
+        assert len(second.requests) == SCAN_REQUESTS  # dev's lists only
 
 
 def _exec_plugin(path: Path, log: Path, token: str, mode: str | None) -> dict:
@@ -296,7 +310,7 @@ def test_parallelism_is_bounded(cli, tmp_path, monkeypatch, parallel):
         monkeypatch.setenv("KUBECONFIG", str(fleet_kubeconfig(tmp_path / "config", contexts)))
         status, out, err = cli("scan", "--all-contexts", "-A", "-o", "json", "--parallel", str(parallel))
     assert status == 0, err
-    assert all(len(s.requests) == 2 for s in servers.values())
+    assert all(len(s.requests) == SCAN_REQUESTS for s in servers.values())
     assert _Tracked.most <= parallel
     if parallel > 1:
         assert _Tracked.most >= 2
@@ -323,8 +337,8 @@ def test_without_a_namespace_each_context_uses_its_own(cli, tmp_path, monkeypatc
             "b": {"server": b.url, "token": "b", "namespace": "data"}})))
         status, out, err = cli("scan", "--all-contexts", "-o", "json")
         assert status == 1, err
-        assert {p for p, _, _ in a.requests} == {"/api/v1/namespaces/shop/events", "/api/v1/namespaces/shop/pods"}
-        assert {p for p, _, _ in b.requests} == {"/api/v1/namespaces/data/events", "/api/v1/namespaces/data/pods"}
+        assert {p for p, _, _ in a.requests} == scan_paths("shop")
+        assert {p for p, _, _ in b.requests} == scan_paths("data")
         doc = json.loads(out)
         assert {(i["context"], i["pod"]["namespace"]) for i in doc["items"]} == {("a", "shop"), ("b", "data")}
 
@@ -357,3 +371,28 @@ def test_fleet_summary_sums_the_contexts_read():
     assert FleetReport(fleet.contexts[:1]).failed is False
     assert FleetReport(fleet.contexts[:1], fail_on="warning").failed is True
     assert FleetReport([ContextResult("c", error="x")]).failed is False
+
+
+def test_a_context_whose_deployment_cannot_create_pods_fails_the_fleet(cli, tmp_path, monkeypatch, clusters, live_now):
+    """Issue 27 in a fleet: a context with no troubled pod but a Deployment whose pods are
+    refused is a finding there, in the fleet's JSON (with its context), counts and exit
+    status, as `scan --context` of that context alone says."""
+    from tests import rollouts
+
+    isolate_env(monkeypatch, tmp_path / "home")
+    r = rollouts.deploy_webhook_first_install()
+    with FakeAPIServer(r.pods, r.events, token="t", workloads=[r.workload, *r.jobs, *r.replicasets]) as bad, \
+            FakeAPIServer([], [], token="t") as calm:
+        monkeypatch.setenv("KUBECONFIG", str(fleet_kubeconfig(tmp_path / "config", {
+            "calm": {"server": calm.url, "token": "t"}, "blocked": {"server": bad.url, "token": "t"}})))
+        alone, one, _ = cli("scan", "--context", "blocked", "-A", "-o", "json", "--no-logs")
+        status, out, err = cli("scan", "--all-contexts", "-A", "-o", "json", "--no-logs")
+        table_status, table, _ = cli("scan", "--all-contexts", "-A", "--no-logs")
+    assert alone == 1 and status == 1, err
+    doc = json.loads(out)
+    assert [(w["context"], w["cause"]) for w in doc["workloads"]] == [("blocked", "create-refused")]
+    single = json.loads(one)["workloads"][0]
+    stable = ("kind", "workload", "cause", "severity", "confidence", "rollout", "summary")  # no "Ns ago"
+    assert {k: doc["workloads"][0].get(k) for k in stable} == {k: single.get(k) for k in stable}
+    assert doc["summary"]["workloadsWithFindings"] == 1 and doc["summary"]["failed"] is True
+    assert table_status == 1 and "1 workload stuck or unable to create pods" in table

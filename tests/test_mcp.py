@@ -395,3 +395,26 @@ def test_lint_of_many_manifests_stays_bounded(cli, tmp_path):
     assert d["summary"]["findings"] == len(full["items"])  # the counters cover every finding
     assert [i["rule"] for i in d["items"]] == [i["rule"] for i in full["items"][:len(d["items"])]]  # worst first
     assert "left out" in d["summary"]["warnings"][-1]
+
+
+def test_why_and_scan_of_a_deployment_that_cannot_create_pods(home, cli, live_now):
+    """Issue 27 through MCP: probectl_why deploy/NAME is `why deploy/NAME -o json`; the scan
+    has the workload's group (no pods) and counts it, as `probectl scan` does."""
+    from tests import rollouts
+
+    r = rollouts.deploy_webhook_first_install()
+    with RecordingAPIServer(r.pods, r.events, workloads=[r.workload, *r.jobs, *r.replicasets]) as api:
+        server, kc = serve(api, home)
+
+        async def steps(c):
+            return (await c.call_tool("probectl_why", {"pod": "deploy/web", "namespace": "shop"}),
+                    await c.call_tool("probectl_scan", {"namespace": "shop"}))
+
+        why, scan = run_client(server, steps)
+        _, out, _ = cli("why", "deploy/web", "-n", "shop", "--kubeconfig", kc, "-o", "json")
+    assert not why.is_error and json.loads(out)["kind"] == "WorkloadDiagnosis"
+    assert same_moment(text(why)) == same_moment(out)
+    d = doc(scan)
+    assert [(g["cause"], g["workload"], g["pods"], g["examplePod"]) for g in d["groups"]] == [
+        ("create-refused", "Deployment/web", 0, None)]
+    assert d["summary"]["workloadsWithFindings"] == 1

@@ -38,3 +38,12 @@ def test_auth_checks_exactly_what_the_role_grants():
 
     checked = {(group, res + (f"/{sub}" if sub else ""), verb) for verb, group, res, sub, _ in PERMISSIONS}
     assert checked == grants()
+
+
+def test_workload_kinds_can_be_read():
+    """Issue 27: why KIND/NAME gets the workload and lists its ReplicaSets or Jobs; scan
+    lists the workloads of its scope."""
+    g = grants()
+    for group, resource in (("apps", "deployments"), ("apps", "statefulsets"), ("apps", "daemonsets"),
+                            ("apps", "replicasets"), ("batch", "jobs"), ("batch", "cronjobs")):
+        assert {(group, resource, "get"), (group, resource, "list")} <= g, resource

@@ -243,7 +243,24 @@ def _mock_all_namespaces(rsps, pods, events, page=25):
                      match=[responses.matchers.query_param_matcher(params)])
         return len(chunks)
 
-    return register("/api/v1/events", "EventList", events, "involvedObject.kind=Pod") + register("/api/v1/pods", "PodList", pods, None)
+    return (register("/api/v1/events", "EventList", events, "involvedObject.kind=Pod") + register("/api/v1/pods", "PodList", pods, None)
+            + _mock_workloads(rsps, "/api/v1/events"))
+
+
+def _mock_workloads(rsps, events_path=None, workloads=(), failed_creates=()):
+    """The workload pass (issue 27): a list of each workload kind, and one of FailedCreate
+    events, per scope. Returns the number of requests it makes for one scope."""
+    import re
+
+    for kind, plural in (("Deployment", "deployments"), ("StatefulSet", "statefulsets"),
+                         ("DaemonSet", "daemonsets"), ("Job", "jobs")):
+        group = "batch" if kind == "Job" else "apps"
+        rsps.get(re.compile(rf"{re.escape(SERVER)}/apis/{group}/v1/(namespaces/[^/]+/)?{plural}\b.*"),
+                 json=_page(f"{kind}List", [w for w in workloads if w["kind"] == kind]))
+    if events_path:
+        rsps.get(f"{SERVER}{events_path}", json=_page("EventList", list(failed_creates)),
+                 match=[responses.matchers.query_param_matcher({"limit": "500", "fieldSelector": "reason=FailedCreate"})])
+    return 5
 
 
 @responses.activate

@@ -200,15 +200,22 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, set
     import pickle
     import tempfile
 
+    from probectl.cli import scan_workloads
     from probectl.core import scan as core
     from probectl.core.diagnose import event_time, snapshot_time
+    from probectl.core.workload import PodTally
     from probectl.sources.files import load
 
     index = core.EventIndex()
     newest = []
+    tally = PodTally()
+    on_item = scan_workloads.tallying(on_item, tally)
+    failed_creates: list[dict] = []  # the controllers' FailedCreate events, for the workload pass
 
     def on_event(raw: dict) -> None:
         index.add(raw)
+        if raw.get("reason") == "FailedCreate":
+            failed_creates.append(raw)
         t = event_time(raw)
         if t and (not newest or t > newest[0]):
             newest[:] = [t]
@@ -245,6 +252,9 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, set
             if d is not None:
                 on_item(d)
     report = scanner.finish()
+    if snap.workloads and not field_selector:
+        scan_workloads.from_snapshot(snap.workloads, failed_creates, report, tally, now,
+                                     namespaces=None if all_namespaces else sorted(wanted), label_selector=selector)
     if not snap.pod_count:
         report.warnings.append("The input holds no pods.")
     return report
@@ -255,12 +265,15 @@ def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings
                   page_gate=None):
     from datetime import datetime, timezone
 
-    from probectl.cli import crashlogs
+    from probectl.cli import crashlogs, scan_workloads
     from probectl.core import scan as core
+    from probectl.core.workload import PodTally
     from probectl.sources import cluster as cl
 
     conn = cl.connect(kubeconfig, context, namespaces[0] if namespaces else None)
     client = cl.Client(conn, cl.parse_timeout(request_timeout), debug=sys.stderr if debug else None, page_gate=page_gate)
+    tally = PodTally()  # the troubled pods by owner, for the workload pass
+    on_item = scan_workloads.tallying(on_item, tally)
     scopes: list[str | None] = [None] if all_namespaces else list(dict.fromkeys(namespaces or [conn.target.namespace]))
     warnings: list[str] = []
     now = datetime.now(timezone.utc)
@@ -290,12 +303,16 @@ def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings
         for ns in readable:
             where = f'namespace "{ns}"' if ns else "all namespaces"
             try:
+                listed = 0
                 for p in _counted(cl.list_pods(client, ns, label_selector=selector, field_selector=field_selector,
                                                warn=warnings.append), bar, "pod"):
+                    listed += 1
                     d = scanner.add(p)
                     if d is not None:
                         on_item(d)
                 ok += 1
+                if not listed and not selector and not field_selector:
+                    warnings.append(f"{where} has no pods at all")
             except cl.Forbidden as e:
                 warnings.append(f"{where} skipped: pods could not be listed ({e.message})")
         if ok == 0:
@@ -303,6 +320,8 @@ def _from_cluster(namespaces, all_namespaces, selector, field_selector, settings
                                   f"({conn.target.where()}): {warnings[-1] if warnings else 'forbidden'}")
         report = scanner.finish()
         report.warnings[:] = warnings
+        if not field_selector:  # pod field selectors (spec.nodeName, ...) mean nothing to a workload
+            scan_workloads.from_cluster(client, readable, report, tally, now, label_selector=selector)
         if explain is not None:
             report.scope["logRequests"] = explain.requests
             report.warnings += [w + (" (--log-groups)" if "log reads" in w else "") for w in explain.warnings()]

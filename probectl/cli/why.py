@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from enum import Enum
 
 import typer
 
 from probectl.cli import options
-from probectl.errors import ExitStatus, UsageError
+from probectl.errors import ExitStatus, InputError, UsageError
 
 HELP = """Say why a pod's containers restart, crash or get no traffic.
 
@@ -24,14 +25,34 @@ From the current kubectl context:
   probectl why web-7f9c6d8b5-x2lqz --logs 20   # and show its last 20 log lines
   probectl why web-7f9c6d8b5-x2lqz --no-logs   # no log request at all
 
+Why is a rollout stuck? Name the workload as kubectl does (deploy, sts, ds, job,
+cronjob/cj: its latest Job, rs): one verdict for the rollout, from its revisions, the
+controller's events (pods it cannot create: quota, PodSecurity, a webhook, a missing
+service account) and the pods of the current revision:
+
+\b
+  probectl why deploy/web -n shop
+  probectl why sts/db -n shop -o json
+  probectl why deploy/web -n shop -o github   # after a failed helm upgrade --wait
+
 From kubectl output instead of a cluster, with -f (repeatable, '-' for stdin):
 
 \b
   probectl why web-7f9c6d8b5-x2lqz -n shop -f pod.json -f events.json
+  kubectl get deploy,rs,pods,events -n shop -o json | probectl why deploy/web -f -
 
-Exit status: 0 when the pod is fine, 1 when it has trouble, 2 for bad input or an
-unknown pod, 3 when the cluster cannot be read.
+Exit status: 0 when the pod or rollout is fine (complete, progressing in time, or
+paused), 1 when it has trouble, 2 for bad input or an unknown pod or workload, 3 when
+the cluster cannot be read.
 """
+
+
+class WhyOutput(str, Enum):
+    table = "table"
+    json = "json"
+    yaml = "yaml"
+    github = "github"
+
 
 LOG_LINE_LIMIT = 1000
 
@@ -168,10 +189,15 @@ def collect(pod: str | None, *, namespace: str | None, filename: list[str] | Non
                          logs=logs, debug=debug, recent=recent, read_logs=read_logs)
 
 
-def show(diagnoses, output: options.Output, no_color: bool, *, live: bool = False) -> None:
+def show(diagnoses, output, no_color: bool, *, live: bool = False) -> None:
     if not isinstance(diagnoses, list):
         diagnoses = [diagnoses]
-    if output is options.Output.table:
+    if output.value == "github":
+        from probectl.render.workload import render_pod_github
+
+        options.emit("".join(render_pod_github(d) for d in diagnoses))
+        return
+    if output.value == "table":
         from probectl.render.why import render, render_overview
 
         style = options.style(no_color)
@@ -193,7 +219,7 @@ def document(diagnoses: list) -> dict:
 
 
 def why(
-    pod: str | None = typer.Argument(None, metavar="POD", help="The pod's name (pod/NAME works too), or a workload's name; optional with -f when the input holds one pod."),
+    pod: str | None = typer.Argument(None, metavar="POD", help="The pod's name (pod/NAME works too), a workload as kubectl names it (deploy/NAME, sts/NAME, ds/NAME, job/NAME, cj/NAME, rs/NAME), or a workload's bare name (its pods); optional with -f when the input holds one pod."),
     namespace: str | None = options.NAMESPACE,
     filename: list[str] | None = options.FILENAME,
     context: str | None = options.CONTEXT,
@@ -202,18 +228,103 @@ def why(
     logs: int = typer.Option(0, "--logs", min=0, help="Show the last N log lines of each troubled container (its previous instance if it restarted)."),
     no_logs: bool = typer.Option(False, "--no-logs", help="Read no logs: by default the previous log of a container that ended by itself or crashed is read (one request each) to find the line that says why."),
     recent: str = options.RECENT,
-    output: options.Output = options.OUTPUT,
+    output: WhyOutput = typer.Option(WhyOutput.table, "-o", "--output", help="Output format (github: workflow commands).",
+                                     case_sensitive=False),
     no_color: bool = options.NO_COLOR,
     debug: bool = options.DEBUG,
 ) -> int:
     recent_window = options.parse_duration(recent, "--recent")
     if logs and no_logs:
         raise UsageError("--logs and --no-logs contradict each other")
+    from probectl.core.workload import parse_ref
+
+    ref = parse_ref(pod) if pod else None
+    if ref is not None:
+        return _why_workload(ref, namespace=namespace, filename=filename, context=context, kubeconfig=kubeconfig,
+                             request_timeout=request_timeout, logs=logs, no_logs=no_logs, recent=recent_window,
+                             output=output, no_color=no_color, debug=debug)
     diagnoses = collect(pod, namespace=namespace, filename=filename, context=context, kubeconfig=kubeconfig,
                         request_timeout=request_timeout, logs=logs, read_logs=not no_logs, recent=recent_window,
                         debug=debug)
     show(diagnoses, output, no_color, live=not filename)
     return ExitStatus.OK if all(d.severity.value == "ok" for d in diagnoses) else ExitStatus.FINDINGS
+
+
+def collect_workload(ref, *, namespace, filename, context, kubeconfig, request_timeout, read_logs: bool = True,
+                     recent=None, debug: bool = False, warn=None):
+    """`why KIND/NAME` without printing: the rollout's WorkloadDiagnosis, or, when the
+    workload itself cannot be read (forbidden, or absent from the files), its pods'
+    Diagnoses, each carrying a warning that this is the pod-level answer. `warn` gets the
+    one-line warning for stderr. `probectl why` and the MCP server's probectl_why call this."""
+    from probectl.cli import workloads
+
+    kind, name = ref
+    warn = warn or (lambda line: None)
+    if filename:
+        from probectl.sources.files import load
+
+        snap = load(filename)
+        try:
+            return workloads.from_files(snap, kind, name, namespace, recent)
+        except workloads.WorkloadMissing as e:
+            return _pods_of(snap, kind, name, namespace, recent, e.message, warn)
+    try:
+        return workloads.live(kind, name, namespace=namespace, context=context, kubeconfig=kubeconfig,
+                              timeout=request_timeout, debug=debug, recent=recent, read_logs=read_logs)
+    except workloads.WorkloadForbidden as e:
+        warn(f"{e.message}: showing the pods of {name} instead")
+        diagnoses = diagnose_live(name, namespace=namespace, context=context, kubeconfig=kubeconfig,
+                                  timeout=request_timeout, logs=0, debug=debug, recent=recent, read_logs=read_logs)
+        note = (f"{kind} {name} could not be read ({e.message}): this is the pod-level answer; "
+                f"grant get/list on {kind.lower()}s for the rollout's verdict (deploy/rbac.yaml).")
+        diagnoses[0] = dataclasses.replace(diagnoses[0], warnings=(note,) + diagnoses[0].warnings)
+        return diagnoses
+
+
+def _why_workload(ref, *, namespace, filename, context, kubeconfig, request_timeout, logs, no_logs, recent, output,
+                  no_color, debug) -> int:
+    """`why KIND/NAME`: the rollout's verdict. Without permission to read the workload kind,
+    the pods of that name, with a warning (never an error)."""
+    if logs:
+        raise UsageError("--logs is for a pod: probectl why POD --logs N (a workload's verdict reads one crash log per failing group)")
+    d = collect_workload(ref, namespace=namespace, filename=filename, context=context, kubeconfig=kubeconfig,
+                         request_timeout=request_timeout, read_logs=not no_logs, recent=recent, debug=debug,
+                         warn=lambda line: sys.stderr.write(f"probectl: warning: {line}\n"))
+    if isinstance(d, list):
+        show(d, output, no_color, live=not filename)
+        return ExitStatus.OK if all(x.severity.value == "ok" for x in d) else ExitStatus.FINDINGS
+    if output.value == "table":
+        from probectl.render.workload import render
+
+        options.emit(render(d, options.style(no_color)))
+    elif output.value == "github":
+        from probectl.render.workload import render_github
+
+        options.emit(render_github(d))
+    else:
+        from probectl.render.data import dump
+
+        options.emit(dump(d.to_dict(), output.value))
+    return ExitStatus.OK if d.severity.value == "ok" else ExitStatus.FINDINGS
+
+
+def _pods_of(snap, kind, name, namespace, recent, why_not: str, warn) -> list:
+    """From files without the workload object: the pods it owns, each diagnosed, with a warning."""
+    from probectl.core.diagnose import diagnose, snapshot_time
+    from probectl.core.events import by_pod, for_pod_key
+    from probectl.core.objects import owner
+
+    pods = [p for p in snap.pods if not namespace or ((p.get("metadata") or {}).get("namespace") or "default") == namespace]
+    mine = [p for p in pods if owner(p) == (kind, name)]  # a ReplicaSet's pods are their Deployment's
+    what = f"{kind} {name}"
+    if not mine:
+        raise InputError(f"{kind.lower()}/{name}: {why_not}, and no pod of it either") from None
+    warn(f"{why_not}: showing the pods of {what}")
+    now = snapshot_time(snap.pods, snap.events)
+    grouped = by_pod(snap.events)
+    note = f"{why_not}: this is the pod-level answer, not the rollout's verdict."
+    return [dataclasses.replace(d, warnings=(note,) + d.warnings) for d in
+            (diagnose(p, for_pod_key(grouped, p), now, recent=recent) for p in mine)]
 
 
 def register(app: typer.Typer) -> None:

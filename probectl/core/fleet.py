@@ -64,10 +64,18 @@ class FleetReport:
         return sum(c.report.findings_count for c in self.read)
 
     @property
+    def workloads_count(self) -> int:
+        """Workloads with findings (pods that cannot be created, rollouts past their deadline)."""
+        return sum(len(c.report.workloads) for c in self.read)
+
+    @property
     def failed(self) -> bool:
-        """Findings at or above --fail-on in any context that was read."""
+        """Findings (pods or workloads) at or above --fail-on in any context that was read:
+        exactly when that context's scan alone would fail."""
         threshold = FAIL_ON.get(self.fail_on)
-        return threshold is not None and self.findings_count > 0 and self.worst.rank >= threshold.rank
+        return threshold is not None and any(
+            c.report.worst.rank >= threshold.rank and (c.report.findings_count > 0 or bool(c.report.workloads))
+            for c in self.read)
 
     def _sum(self, attr: str) -> int:
         return sum(getattr(c.report, attr) for c in self.read)
@@ -107,4 +115,7 @@ class FleetReport:
             "asOf": iso(max(as_of)) if as_of else None,
             "scope": {"source": "cluster", "contexts": [c.name for c in self.contexts]},
             "warnings": warnings + list(self.warnings),
+            "workloadsExamined": (sum(c.report.workloads_examined or 0 for c in self.read)
+                                  if any(c.report.workloads_examined is not None for c in self.read) else None),
+            "workloadsWithFindings": self.workloads_count,
         }

@@ -35,6 +35,9 @@ class Cause(str, Enum):
     DEADLINE_EXCEEDED = "deadline-exceeded"
     UNSCHEDULABLE = "unschedulable"
     UNKNOWN = "unknown"
+    # workload-level (WorkloadDiagnosis only): the controller's pod creations are refused
+    # (quota, PodSecurity, an admission webhook, a missing service account, ...)
+    CREATE_REFUSED = "create-refused"
 
 
 class Confidence(str, Enum):
@@ -79,6 +82,7 @@ SEVERITY: dict[Cause, Severity] = {
     Cause.DEADLINE_EXCEEDED: Severity.CRITICAL,
     Cause.UNSCHEDULABLE: Severity.CRITICAL,
     Cause.UNKNOWN: Severity.WARNING,
+    Cause.CREATE_REFUSED: Severity.CRITICAL,
 }
 
 
@@ -372,4 +376,81 @@ class Diagnosis:
             "warnings": list(self.warnings),
             "events": [e.to_dict() for e in self.events],
             "logs": [t.to_dict() for t in self.logs],
+        }
+
+
+@dataclass(frozen=True)
+class PodGroup:
+    """Pods of a workload failing the same way: the cause, how many, and one pod's whole
+    diagnosis (the representative: the one that shows the trouble best)."""
+
+    cause: Cause
+    severity: Severity
+    count: int
+    representative: Diagnosis
+    pods: tuple[str, ...] = ()  # names, at most a few
+
+    def to_dict(self) -> dict:
+        return {"cause": self.cause.value, "severity": self.severity.value, "count": self.count,
+                "representative": self.representative.pod.name, "pods": list(self.pods)}
+
+
+@dataclass(frozen=True)
+class WorkloadDiagnosis:
+    """One verdict for a workload's rollout (core/workload.py): why its pods fail, cannot be
+    created, or are not ready; or that it is complete, progressing or paused."""
+
+    kind: str  # Deployment | StatefulSet | DaemonSet | Job | ReplicaSet (CronJob: its latest Job, via)
+    namespace: str
+    name: str
+    cause: Cause
+    confidence: Confidence
+    severity: Severity
+    summary: str
+    rollout: str  # complete | progressing | degraded | paused | stuck | failed | scaled-to-zero | suspended | no-job
+    uid: str = ""
+    via: tuple[str, str] | None = None  # ("CronJob", name) when the workload is a CronJob's latest Job
+    revision: dict = field(default_factory=dict)
+    replicas: dict = field(default_factory=dict)
+    conditions: tuple[dict, ...] = ()
+    groups: tuple[PodGroup, ...] = ()
+    events: tuple[EventRecord, ...] = ()
+    evidence: tuple[str, ...] = ()
+    next_steps: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    refused: str = ""  # the controller's own message when pod creation is refused
+    refusal: str = ""  # quota | pod-security | webhook | service-account | limit-range | other
+    as_of: datetime | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    @property
+    def pods(self) -> tuple[Diagnosis, ...]:
+        return tuple(g.representative for g in self.groups)
+
+    def to_dict(self) -> dict:
+        return {
+            "apiVersion": API_VERSION,
+            "kind": "WorkloadDiagnosis",
+            "workload": {"kind": self.kind, "namespace": self.namespace, "name": self.name, "uid": self.uid or None,
+                         "via": {"kind": self.via[0], "name": self.via[1]} if self.via else None},
+            "cause": self.cause.value,
+            "confidence": self.confidence.value,
+            "severity": self.severity.value,
+            "summary": self.summary,
+            "rollout": self.rollout,
+            "createRefused": ({"reason": "FailedCreate", "refusal": self.refusal, "message": self.refused}
+                              if self.refused else None),
+            "asOf": iso(self.as_of),
+            "revision": self.revision,
+            "replicas": self.replicas,
+            "conditions": list(self.conditions),
+            "podGroups": [g.to_dict() for g in self.groups],
+            "pods": [d.to_dict() for d in self.pods],
+            "evidence": list(self.evidence),
+            "nextSteps": list(self.next_steps),
+            "warnings": list(self.warnings),
+            "events": [e.to_dict() for e in self.events],
         }

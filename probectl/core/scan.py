@@ -112,13 +112,25 @@ class ScanReport:
     groups: list = field(default_factory=list)  # the findings grouped (Group), built as they come
     findings_count: int = 0  # pods with trouble now, whether or not `findings` keeps them
     worst: Severity = Severity.OK  # the highest severity found
+    workloads: list = field(default_factory=list)  # WorkloadDiagnosis findings (core/workload.py judge_scope)
+    workloads_examined: int | None = None  # None: the workload pass did not run (files without workloads)
 
     @property
     def failed(self) -> bool:
         threshold = FAIL_ON.get(self.fail_on)
         if threshold is None:
             return False
-        return self.worst.rank >= threshold.rank and self.findings_count > 0
+        return self.worst.rank >= threshold.rank and (self.findings_count > 0 or bool(self.workloads))
+
+    def add_workloads(self, findings: list, examined: int) -> None:
+        """The workload pass's findings (pods that cannot be created, rollouts past their
+        deadline): counted, and shown first among the groups of the grouped formats."""
+        self.workloads_examined = examined
+        self.workloads = list(findings)
+        for d in findings:
+            if d.severity.rank > self.worst.rank:
+                self.worst = d.severity
+        self.groups[:0] = [workload_group(d) for d in findings]
 
     def summary(self) -> dict:
         return {
@@ -137,11 +149,13 @@ class ScanReport:
             "asOf": iso(self.as_of),
             "scope": self.scope,
             "warnings": list(self.warnings),
+            "workloadsExamined": self.workloads_examined,
+            "workloadsWithFindings": len(self.workloads),
         }
 
     def to_dict(self) -> dict:
         return {"apiVersion": API_VERSION, "kind": "ScanReport", "items": [d.to_dict() for d in self.items],
-                "summary": self.summary()}
+                "workloads": [w.to_dict() for w in self.workloads], "summary": self.summary()}
 
 
 def recent(d: Diagnosis, cutoff: datetime) -> bool:
@@ -436,6 +450,13 @@ class _GroupAcc:
         ns, owner, _alone, container, cause = self.key
         return Group(ns, owner, container, cause, self.severity, tuple(_exit_short(x) for x in sorted(self.codes)),
                      self.count, self.restarts, self.probe_failures, self.last, self.example, self.first)
+
+
+def workload_group(d) -> Group:
+    """A workload finding as a row of the grouped formats: no pods (count 0), the workload
+    as its owner, the verdict's summary, evidence and next steps as its example's."""
+    return Group(d.namespace, f"{d.kind}/{d.name}", "", d.cause.value, d.severity, (), 0, 0, 0, None,
+                 Example(d.namespace, d.name, d.summary, d.evidence, d.next_steps, None), "")
 
 
 def _exit_short(code: int) -> str:

@@ -35,7 +35,11 @@ def context_line(c: ContextResult) -> str:
     text = f"{_pods(s['podsExamined'])} examined, {s['podsWithFindings']} with findings"
     if s["byCause"]:
         text += ": " + ", ".join(f"{cause} {n}" for cause, n in s["byCause"].items())
-    return text
+    return text + _workloads(s["workloadsWithFindings"])
+
+
+def _workloads(n: int) -> str:
+    return f"; {n} workload{'s' if n != 1 else ''} stuck or unable to create pods" if n else ""
 
 
 def fleet_counts(fleet: FleetReport) -> str:
@@ -45,7 +49,7 @@ def fleet_counts(fleet: FleetReport) -> str:
              f"{_pods(s['podsExamined'])} examined, {s['podsWithFindings']} with findings"]
     if s["byCause"]:
         parts.append(", ".join(f"{cause} {n}" for cause, n in s["byCause"].items()))
-    return "; ".join(parts)
+    return "; ".join(parts) + _workloads(s["workloadsWithFindings"])
 
 
 # --------------------------------------------------------------------------- table
@@ -92,8 +96,8 @@ def render_table(fleet: FleetReport, style: Style) -> str:
 
 
 def _with_context(d, context: str) -> dict:
-    """The Diagnosis's JSON with `context` after `kind` (an addition: every other field as
-    `scan` gives it for that context alone)."""
+    """The Diagnosis's (or WorkloadDiagnosis's) JSON with `context` after `kind` (an
+    addition: every other field as `scan` gives it for that context alone)."""
     out: dict = {}
     for k, v in d.to_dict().items():
         out[k] = v
@@ -125,9 +129,17 @@ def json_document(fleet: FleetReport, items: Iterable[str]):
     for it in items:
         yield ("\n    " if first else ",\n    ") + it
         first = False
+    workloads = dumps_pretty(_workload_items(fleet)).rstrip("\n").replace("\n", "\n  ")
     contexts = dumps_pretty([c.to_dict() for c in fleet.contexts]).rstrip("\n").replace("\n", "\n  ")
     summary = dumps_pretty(fleet.summary()).rstrip("\n").replace("\n", "\n  ")
-    yield ("]" if first else "\n  ]") + ',\n  "contexts": ' + contexts + ',\n  "summary": ' + summary + "\n}\n"
+    yield (("]" if first else "\n  ]") + ',\n  "workloads": ' + workloads + ',\n  "contexts": ' + contexts
+           + ',\n  "summary": ' + summary + "\n}\n")
+
+
+def _workload_items(fleet: FleetReport) -> list[dict]:
+    """Every read context's workload findings, each with its `context`, as `scan` gives
+    them under `workloads` for that context alone."""
+    return [_with_context(w, c.name) for c in fleet.read for w in c.report.workloads]
 
 
 def yaml_document(fleet: FleetReport, items: Iterable[str]):
@@ -142,6 +154,7 @@ def yaml_document(fleet: FleetReport, items: Iterable[str]):
         yield it
     if first:
         yield "items: []\n"
+    yield to_yaml({"workloads": _workload_items(fleet)})
     yield to_yaml({"contexts": [c.to_dict() for c in fleet.contexts]})
     yield to_yaml({"summary": fleet.summary()})
 
@@ -159,7 +172,8 @@ def render_markdown(fleet: FleetReport) -> str:
              f"{_contexts(s['contextsTotal'])}, {s['contextsRead']} read"
              + (f", **{s['contextsFailed']} could not be read**" if s["contextsFailed"] else "")
              + f"; {_pods(s['podsExamined'])} examined, {s['podsWithFindings']} with findings"
-             + (f" (since {fleet.since})" if fleet.since else "") + f", fail on `{fleet.fail_on}`.", "",
+             + (f" (since {fleet.since})" if fleet.since else "") + _workloads(s["workloadsWithFindings"]).replace(";", ",")
+             + f", fail on `{fleet.fail_on}`.", "",
              "| Context | Status | Pods | With findings | Critical | Warning | Causes, or the error |",
              "|---|---|---:|---:|---:|---:|---|"]
     for c in fleet.contexts:
@@ -271,7 +285,7 @@ def render_github(fleet: FleetReport) -> str:
             continue
         shown[g.severity] += 1
         kind = "error" if g.severity is Severity.CRITICAL else "warning"
-        pods = f"{g.count} pods" if g.count > 1 else g.first_pod
+        pods = f"{g.count} pods" if g.count > 1 else (g.first_pod or r._pods_text(g))
         title = (f"[{ctx}] {g.cause}: {g.namespace}/{g.owner or 'pod'} ({pods})"
                  + (f" container {g.container}" if g.container else ""))
         msg = f"Context {ctx}: " + truncate(g.example.summary, 900)

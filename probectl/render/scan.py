@@ -27,6 +27,8 @@ def _age(now: datetime | None, t: datetime | None) -> str:
 
 
 def _pods_text(g: Group) -> str:
+    if g.count == 0:  # a workload finding (core.scan.workload_group)
+        return "its pods cannot be created" if g.cause == "create-refused" else "its rollout is past its deadline"
     return g.first_pod if g.count == 1 else f"{g.example.name} and {g.count - 1} more"
 
 
@@ -47,6 +49,9 @@ def _pods(n: int) -> str:
 def _counts(report: ScanReport) -> str:
     s = report.summary()
     parts = [f"{_pods(s['podsExamined'])} examined", f"{s['podsWithFindings']} with findings"]
+    if report.workloads:
+        n = len(report.workloads)
+        parts.append(f"{n} workload{'s' if n != 1 else ''} stuck or unable to create pods")
     if s["byCause"]:
         parts.append(", ".join(f"{cause} {n}" for cause, n in s["byCause"].items()))
     return "; ".join(parts)
@@ -149,8 +154,11 @@ def render_table(report: ScanReport, style: Style) -> str:
                 continue
             shown = mine[:TABLE_GROUPS]
             pods = sum(g.count for g in mine)
-            title = (f"{sev.value.capitalize()}: {len(mine)} problem{'s' if len(mine) != 1 else ''} "
-                     f"in {pods} pod{'s' if pods != 1 else ''}")
+            rollouts = sum(1 for g in mine if g.count == 0)  # workload findings (issue 27)
+            where = [f"{pods} pod{'s' if pods != 1 else ''}"] if pods or not rollouts else []
+            if rollouts:
+                where.append(f"{rollouts} workload{'s' if rollouts != 1 else ''}")
+            title = f"{sev.value.capitalize()}: {len(mine)} problem{'s' if len(mine) != 1 else ''} in {' and '.join(where)}"
             parts += _rows(shown, report.as_of, width, style.unicode, title, cause_w=cause_w)
             if len(mine) > len(shown):
                 parts.append(Text(f"{len(mine) - len(shown)} more groups not shown: -o json has every pod.", style="dim"))
@@ -200,7 +208,8 @@ def json_document(report: ScanReport, items):
         yield ("\n    " if first else ",\n    ") + it
         first = False
     summary = dumps_pretty(report.summary()).rstrip("\n").replace("\n", "\n  ")
-    yield ("]" if first else "\n  ]") + ',\n  "summary": ' + summary + "\n}\n"
+    workloads = dumps_pretty([w.to_dict() for w in report.workloads]).rstrip("\n").replace("\n", "\n  ")
+    yield ("]" if first else "\n  ]") + ',\n  "workloads": ' + workloads + ',\n  "summary": ' + summary + "\n}\n"
 
 
 def yaml_item(d) -> str:
@@ -221,7 +230,7 @@ def yaml_document(report: ScanReport, items):
         yield it
     if first:
         yield "items: []\n"
-    yield to_yaml({"summary": report.summary()})
+    yield to_yaml({"workloads": [w.to_dict() for w in report.workloads], "summary": report.summary()})
 
 
 # --------------------------------------------------------------------------- Markdown
@@ -243,7 +252,9 @@ def render_markdown(report: ScanReport) -> str:
     icon = {"failed": "❌", "passed": "✅"}[verdict]
     lines = [f"## {icon} probectl scan: {verdict}", "",
              f"{_pods(s['podsExamined'])} examined, {s['podsWithFindings']} with findings"
-             + (f" (since {report.since})" if report.since else "") + f", fail on `{report.fail_on}`.", ""]
+             + (f" (since {report.since})" if report.since else "")
+             + (f", {len(report.workloads)} workload{'s' if len(report.workloads) != 1 else ''} stuck or unable to "
+                "create pods" if report.workloads else "") + f", fail on `{report.fail_on}`.", ""]
     lines += [f"{_md(n)}  " for n in _notes(report)]
     if _notes(report):
         lines.append("")
@@ -295,16 +306,26 @@ def render_junit(report: ScanReport) -> str:
     by_ns: dict[str, list] = {}
     for d in items:
         by_ns.setdefault(d.pod.namespace, []).append(d)
+    rollouts: dict[str, list] = {}
+    for w in report.workloads:  # a testcase per workload finding, in its namespace's suite
+        rollouts.setdefault(w.namespace, []).append(w)
+        by_ns.setdefault(w.namespace, [])
     timestamp = report.as_of.strftime("%Y-%m-%dT%H:%M:%S") if report.as_of else ""
-    total = sum(len(v) for v in by_ns.values())
-    failures = sum(1 for d in items if d.severity is not Severity.OK)
+    total = sum(len(v) for v in by_ns.values()) + len(report.workloads)
+    failures = sum(1 for d in items if d.severity is not Severity.OK) + len(report.workloads)
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
            f'<testsuites name="probectl scan" tests="{total}" failures="{failures}" errors="0" time="0">']
     for ns in sorted(by_ns):
         items = by_ns[ns]
-        nfail = sum(1 for d in items if d.severity is not Severity.OK)
-        out.append(f'  <testsuite name="{_xml(ns)}" tests="{len(items)}" failures="{nfail}" errors="0" skipped="0" '
+        mine = rollouts.get(ns, [])
+        nfail = sum(1 for d in items if d.severity is not Severity.OK) + len(mine)
+        out.append(f'  <testsuite name="{_xml(ns)}" tests="{len(items) + len(mine)}" failures="{nfail}" errors="0" skipped="0" '
                    f'time="0" timestamp="{timestamp}">')
+        for w in mine:
+            body = "\n".join([w.summary, "", *[f"- {e}" for e in w.evidence], "", *[f"$ {x}" for x in w.next_steps]])
+            out.append(f'    <testcase classname="{_xml(f"{ns}.{w.kind}/{w.name}")}" name="{_xml(w.name)}" time="0">')
+            out.append(f'      <failure type="{w.cause.value}" message="{_xml(truncate(w.summary, 400))}">{_xml(body)}</failure>')
+            out.append("    </testcase>")
         for d in sorted(items, key=lambda d: d.pod.name):
             owner = f"{d.pod.owner_kind}/{d.pod.owner_name}" if d.pod.owner_kind else "Pod"
             classname = _xml(f"{ns}.{owner}")
@@ -345,7 +366,7 @@ def render_github(report: ScanReport) -> str:
             hidden += 1
             continue
         shown[g.severity] += 1
-        pods = f"{g.count} pods" if g.count > 1 else g.first_pod
+        pods = f"{g.count} pods" if g.count > 1 else (g.first_pod or _pods_text(g))
         title = f"{g.cause}: {g.namespace}/{g.owner or 'pod'} ({pods})" + (f" container {g.container}" if g.container else "")
         msg = truncate(g.example.summary, 900)
         if g.crash:

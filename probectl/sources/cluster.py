@@ -893,3 +893,64 @@ def not_found(namespace: str, name: str, candidates: list[str]) -> InputError:
     close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     return InputError(f'pod "{name}" not found in namespace "{namespace}"{hint}')
+
+
+# --------------------------------------------------------------------------- workloads
+
+WORKLOAD_RESOURCES = {  # kind -> (API group path, plural)
+    "Deployment": ("/apis/apps/v1", "deployments"),
+    "ReplicaSet": ("/apis/apps/v1", "replicasets"),
+    "StatefulSet": ("/apis/apps/v1", "statefulsets"),
+    "DaemonSet": ("/apis/apps/v1", "daemonsets"),
+    "Job": ("/apis/batch/v1", "jobs"),
+    "CronJob": ("/apis/batch/v1", "cronjobs"),
+}
+
+
+def workload_path(kind: str, namespace: str | None, name: str = "") -> str:
+    group, plural = WORKLOAD_RESOURCES[kind]
+    base = f"{group}/namespaces/{quote(namespace, safe='')}/{plural}" if namespace else f"{group}/{plural}"
+    return f"{base}/{quote(name, safe='')}" if name else base
+
+
+def get_workload(client: Client, kind: str, namespace: str, name: str) -> dict:
+    obj = client.get(workload_path(kind, namespace, name))
+    obj.setdefault("kind", kind)  # a GET answers with its kind; be sure
+    return obj
+
+
+def list_workloads(client: Client, kind: str, namespace: str | None, *, label_selector: str | None = None,
+                   warn: Callable[[str], None] | None = None) -> Iterator[dict]:
+    """A workload kind's objects in a namespace (None: all), page by page, kinds filled in
+    (list items from the API server carry none)."""
+    params = {"labelSelector": label_selector} if label_selector else {}
+    for item in client.list(workload_path(kind, namespace), params, warn=warn):
+        item.setdefault("kind", kind)
+        yield item
+
+
+def selector_string(selector: dict | None) -> str | None:
+    """A LabelSelector (matchLabels, matchExpressions) in the API's query syntax; None when
+    it selects nothing expressible (no selector)."""
+    if not isinstance(selector, dict):
+        return None
+    terms = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for e in selector.get("matchExpressions") or []:
+        if not isinstance(e, dict):
+            continue
+        key, op, values = e.get("key", ""), e.get("operator", ""), ",".join(e.get("values") or [])
+        terms.append({"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})", "Exists": key,
+                      "DoesNotExist": f"!{key}"}.get(op, ""))
+    terms = [t for t in terms if t]
+    return ",".join(terms) or None
+
+
+def namespace_events(client: Client, namespace: str, *, field_selector: str | None = None) -> list[dict]:
+    """Every event of a namespace (the workload's, its ReplicaSets' and its pods'): one list."""
+    return list(client.list(events_path(namespace), {"fieldSelector": field_selector} if field_selector else {}))
+
+
+def list_failed_creates(client: Client, namespace: str | None, *, warn: Callable[[str], None] | None = None) -> Iterator[dict]:
+    """The controllers' FailedCreate events (pods they could not create): a small list."""
+    path = events_path(namespace) if namespace else "/api/v1/events"
+    return client.list(path, {"fieldSelector": "reason=FailedCreate"}, warn=warn)

@@ -29,14 +29,18 @@ _MISSING = object()
 EXTENSIONS = (".json", ".yaml", ".yml")
 POD_KINDS = {"Pod"}
 EVENT_KINDS = {"Event"}
-_ITEM_KIND = {"PodList": "Pod", "EventList": "Event"}
+# what `why KIND/NAME` and scan's workload pass read (cluster-info dump writes
+# deployments.json, replicasets.json, daemonsets.json as typed Lists)
+WORKLOAD_KINDS = {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob"}
+_ITEM_KIND = {"PodList": "Pod", "EventList": "Event", **{k + "List": k for k in WORKLOAD_KINDS}}
 
 
 @dataclass
 class Snapshot:
-    """Objects read from files: pods and events as raw dicts."""
+    """Objects read from files: pods, events and workloads as raw dicts."""
 
     pods: list[dict] = field(default_factory=list)
+    workloads: list[dict] = field(default_factory=list)  # compacted (core.workload.compact_workload), kinds filled in
     events: list[dict] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # kind -> count of objects ignored
@@ -54,6 +58,10 @@ class Snapshot:
                 self.on_pod(compact_pod(obj))
             else:
                 self.pods.append(compact_pod(obj))
+        elif kind in WORKLOAD_KINDS:
+            from probectl.core.workload import compact_workload
+
+            self.workloads.append(compact_workload(obj, kind))
         elif kind in EVENT_KINDS:
             self.event_count += 1
             if self.on_event is not None:
@@ -175,7 +183,7 @@ def _load_stream(snap: Snapshot, stream, where: str, explicit: bool, refuse_bina
             raise InputError(f"{where}: empty input")
         head = head.strip() + more
     first = head.lstrip()[:1]
-    before = (snap.pod_count, snap.event_count, snap.empty_lists)
+    before = (snap.pod_count, snap.event_count, snap.empty_lists, len(snap.workloads))
     if first in (b"{", b"["):
         _load_json(snap, jsonstream.Reader(stream, head), where)
     else:
@@ -189,9 +197,10 @@ def _load_stream(snap: Snapshot, stream, where: str, explicit: bool, refuse_bina
             if not isinstance(doc, dict):
                 raise InputError(f"{where}: expected a Kubernetes object, found a {type(doc).__name__}")
             snap.add(doc)
-    if explicit and (snap.pod_count, snap.event_count, snap.empty_lists) == before:
+    if explicit and (snap.pod_count, snap.event_count, snap.empty_lists, len(snap.workloads)) == before:
         kinds = ", ".join(sorted(snap.skipped)) or "nothing"
-        raise InputError(f"{where}: holds no Pod or Event (found {kinds}); probectl reads Pods, Events and their Lists")
+        raise InputError(f"{where}: holds no Pod, Event or workload (found {kinds}); probectl reads Pods, Events, "
+                         "Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs, CronJobs and their Lists")
 
 
 def _load_json(snap: Snapshot, r: jsonstream.Reader, where: str) -> None:
