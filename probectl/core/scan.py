@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from probectl.core import events as ev
 from probectl.core.diagnose import RECENT, diagnose
 from probectl.core.model import API_VERSION, Cause, Diagnosis, EventRecord, Severity, iso
-from probectl.core.objects import compact_pod, get, human_duration, text
+from probectl.core.objects import compact_pod, get, text
 from probectl.core.rules import EVENT_REASONS, kept
+from probectl.core.timefmt import human_duration
 
 # Events that can change a verdict: the reasons some rule reads (rules.EVENT_REASONS,
 # derived from the rule tables), plus every Warning. Lifecycle chatter (Scheduled, Pulling,
