@@ -55,7 +55,7 @@ def kcfg(home, monkeypatch):
 @pytest.fixture
 def no_sleep(monkeypatch):
     slept = []
-    monkeypatch.setattr("probectl.sources.cluster.time.sleep", lambda s: slept.append(s))
+    monkeypatch.setattr("probectl.sources.http.time.sleep", lambda s: slept.append(s))
     return slept
 
 
@@ -385,13 +385,14 @@ def test_request_timeout_flag(cli, kcfg):
 
 def test_in_cluster_service_account(home, monkeypatch, tmp_path):
     from probectl.sources import cluster as cl
+    from probectl.sources import kubeconfig as kubeconfig_module
 
     sa = tmp_path / "sa"
     sa.mkdir()
     (sa / "token").write_text("t0ken-sa")
     (sa / "namespace").write_text("ci")
     (sa / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
-    monkeypatch.setattr(cl, "SA_DIR", str(sa))
+    monkeypatch.setattr(kubeconfig_module, "SA_DIR", str(sa))  # read where it lives
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
     monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
     conn = cl.connect()

@@ -35,7 +35,7 @@ def kcfg(tmp_path, monkeypatch):
 @pytest.fixture
 def no_sleep(monkeypatch):
     slept = []
-    monkeypatch.setattr("probectl.sources.cluster.time.sleep", lambda s: slept.append(s))
+    monkeypatch.setattr("probectl.sources.http.time.sleep", lambda s: slept.append(s))
     return slept
 
 

@@ -42,7 +42,8 @@ def test_when_the_shortcut_does_not_fit_the_package_is_imported_whole(tmp_path):
     out = _run("""
         import sys
         from probectl.sources import cluster as cl
-        cl._PARTIAL = cl._PARTIAL + ("no_such_package_here",)
+        from probectl.sources import kubeconfig as kc
+        kc._PARTIAL = kc._PARTIAL + ("no_such_package_here",)  # read where it lives
         conn = cl.connect(None, None, None)
         print(conn.target.server, type(sys.modules["kubernetes"]).__name__, "no_such_package_here" in sys.modules)
     """, tmp_path)

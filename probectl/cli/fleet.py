@@ -7,7 +7,7 @@ Configuration, requests session, credentials, event index and scanner. Nothing i
 between contexts but this driver's bookkeeping. A bounded number of contexts are read at
 once (--parallel, default 4) in daemon threads; configuration loaders are imported once
 before they start (cluster.prepare), and exec credential plugins that may prompt run one
-at a time (cluster._PROMPT_LOCK).
+at a time (kubeconfig._PROMPT_LOCK).
 
 Memory: each context keeps what a single scan keeps (a page of pods in flight, the event
 index of the context being read, the findings as the formats need them); the JSON/YAML

@@ -203,6 +203,7 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, set
     from probectl.cli import scan_workloads
     from probectl.core import scan as core
     from probectl.core.diagnose import event_time, snapshot_time
+    from probectl.core.select import field_matcher, label_matcher
     from probectl.core.workload import PodTally
     from probectl.sources.files import load
 
@@ -220,7 +221,7 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, set
         if t and (not newest or t > newest[0]):
             newest[:] = [t]
 
-    labels, fields = core.label_matcher(selector), core.field_matcher(field_selector)
+    labels, fields = label_matcher(selector), field_matcher(field_selector)
     wanted = set(namespaces or [])
 
     def chosen(p):

@@ -58,7 +58,7 @@ def from_cluster(client, scopes: list, report, tally, now, *, label_selector: st
 def from_snapshot(workloads: list[dict], events: list[dict], report, tally, now, *, namespaces=None,
                   label_selector: str | None = None) -> None:
     """The same over the workloads and FailedCreate events read from files."""
-    from probectl.core.scan import label_matcher
+    from probectl.core.select import label_matcher
     from probectl.core.workload import candidate, judge_scope
 
     labels = label_matcher(label_selector)

@@ -15,7 +15,7 @@ from probectl.core import reasons as rs
 from probectl.core import semantics as sem
 from probectl.core import wording as wd
 from probectl.core.model import Confidence, EventRecord, PodInfo, ProbeStats, Termination
-from probectl.core.objects import human_duration
+from probectl.core.timefmt import ago, human_duration
 from probectl.core.verdict import PodVerdict
 
 EVENT_TTL = timedelta(hours=1)  # kube-apiserver --event-ttl default
@@ -405,7 +405,7 @@ class ContainerFacts:
         if t.message:
             out.append(f"termination message: {wd.clip(t.message)}")
         if t.run_seconds is not None:
-            out.append(f"that instance ran {human_duration(t.run_seconds)}, until {wd.ago(self.now, t.finished_at) or 'unknown'}")
+            out.append(f"that instance ran {human_duration(t.run_seconds)}, until {ago(self.now, t.finished_at) or 'unknown'}")
         elif t.finished_at is None and t.reason != rs.PLACEHOLDER:
             out.append("the termination has no timestamps: when it happened is unknown")
         return tuple(out)
@@ -431,7 +431,7 @@ class ContainerFacts:
     def expired_note(self) -> str:
         t, now = self.last, self.now
         if t and t.finished_at and now and now - t.finished_at > EVENT_TTL:
-            return (f"No events reach back to that termination ({wd.ago(now, t.finished_at)}): "
+            return (f"No events reach back to that termination ({ago(now, t.finished_at)}): "
                     "Kubernetes keeps events for about an hour, so probe failures or kills then are not visible.")
         return "No events cover that termination in the input, so probe failures or kills then are not visible."
 

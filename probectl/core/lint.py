@@ -21,12 +21,12 @@ from probectl.core.objects import (
     dicts,
     format_bytes,
     get,
-    human_duration,
     integer,
     owner,
     quantity_bytes,
     text,
 )
+from probectl.core.timefmt import human_duration
 
 
 @dataclass(frozen=True)

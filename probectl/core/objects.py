@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 
+from probectl.core.timefmt import human_duration  # noqa: F401 - re-exported (core/workload.py)
+
 CONTAINER = "container"
 INIT = "init"
 SIDECAR = "sidecar"
@@ -93,29 +95,6 @@ def _parse_time(value: str) -> datetime | None:
 
         t -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
     return t
-
-
-def human_duration(seconds: float | None) -> str:
-    """kubectl's compact ages: 45s, 3m12s, 2h5m, 3d4h, 400d."""
-    if seconds is None:
-        return "?"
-    s = int(max(0, seconds))
-    if s < 120:
-        return f"{s}s"
-    m, s = divmod(s, 60)
-    if m < 10:
-        return f"{m}m{s}s" if s else f"{m}m"
-    if m < 60:
-        return f"{m}m"
-    h, m = divmod(m, 60)
-    if h < 8:
-        return f"{h}h{m}m" if m else f"{h}h"
-    if h < 48:
-        return f"{h}h"
-    d, h = divmod(h, 24)
-    if d < 8:
-        return f"{d}d{h}h" if h else f"{d}d"
-    return f"{d}d"
 
 
 @dataclass(frozen=True)

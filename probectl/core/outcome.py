@@ -8,9 +8,8 @@ import dataclasses
 from probectl.core import objects as ob
 from probectl.core.facts import PodFacts
 from probectl.core.model import SEVERITY, Cause, Confidence, ContainerDiagnosis, Diagnosis, Severity
-from probectl.core.objects import human_duration
+from probectl.core.timefmt import ago, human_duration
 from probectl.core.verdict import PodVerdict
-from probectl.core.wording import ago
 
 _CONFIDENCE_RANK = {Confidence.LOW: 0, Confidence.MEDIUM: 1, Confidence.HIGH: 2}
 

@@ -12,9 +12,9 @@ from probectl.core import rules
 from probectl.core import semantics as sem
 from probectl.core.facts import ContainerFacts
 from probectl.core.model import SEVERITY, Cause, Confidence, LastRestart, Severity
-from probectl.core.objects import human_duration
+from probectl.core.timefmt import ago, human_duration
 from probectl.core.verdict import Verdict
-from probectl.core.wording import CRASH_SOURCE, ago, plural, short
+from probectl.core.wording import CRASH_SOURCE, plural, short
 
 # What a crash line adds to a verdict: kind -> (evidence, next step)
 _HEAP = {

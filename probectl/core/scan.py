@@ -16,8 +16,10 @@ from datetime import datetime, timedelta
 from probectl.core import events as ev
 from probectl.core.diagnose import RECENT, diagnose
 from probectl.core.model import API_VERSION, Cause, Diagnosis, EventRecord, Severity, iso
-from probectl.core.objects import compact_pod, get, human_duration, text
+from probectl.core.objects import compact_pod, get, text
 from probectl.core.rules import EVENT_REASONS, kept
+from probectl.core.select import field_matcher, label_matcher  # noqa: F401 - re-exported
+from probectl.core.timefmt import human_duration
 
 # Events that can change a verdict: the reasons some rule reads (rules.EVENT_REASONS,
 # derived from the rule tables), plus every Warning. Lifecycle chatter (Scheduled, Pulling,
@@ -500,84 +502,3 @@ def group(items: list[Diagnosis]) -> list[Group]:
     for d in items:
         grouper.add(d)
     return grouper.groups()
-
-
-# --------------------------------------------------------------------------- selectors (for files)
-
-_SET = re.compile(r"\s*([A-Za-z0-9_./-]+)\s+(in|notin)\s+\(([^)]*)\)\s*")
-
-
-def _split_selector(selector: str) -> list[str]:
-    parts, depth, cur = [], 0, ""
-    for ch in selector:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch == "," and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    if cur.strip():
-        parts.append(cur)
-    return [p.strip() for p in parts if p.strip()]
-
-
-def label_matcher(selector: str | None):
-    """A predicate over a pod for a kubectl label selector: `app=web,tier!=db,env in (a,b),!canary,gpu`."""
-    from probectl.errors import UsageError
-
-    if not selector:
-        return lambda pod: True
-    tests = []
-    for term in _split_selector(selector):
-        m = _SET.fullmatch(term)
-        if m:
-            key, op, values = m.group(1), m.group(2), {v.strip() for v in m.group(3).split(",") if v.strip()}
-            if op == "in":
-                tests.append(lambda labels, k=key, vs=values: labels.get(k) in vs)
-            else:  # notin: an absent label matches, as in Kubernetes
-                tests.append(lambda labels, k=key, vs=values: labels.get(k) not in vs)
-            continue
-        m = re.fullmatch(r"([A-Za-z0-9_./-]+)\s*(==|=|!=)\s*([A-Za-z0-9_.-]*)", term)
-        if m:
-            key, op, value = m.groups()
-            tests.append(lambda labels, k=key, o=op, v=value: (labels.get(k) == v) if o != "!=" else labels.get(k) != v)
-            continue
-        m = re.fullmatch(r"(!?)([A-Za-z0-9_./-]+)", term)
-        if m:
-            neg, key = m.groups()
-            tests.append(lambda labels, k=key, n=bool(neg): (k in labels) != n)
-            continue
-        raise UsageError(f"cannot parse the label selector {selector!r} at {term!r}")
-
-    def match(pod: dict) -> bool:
-        labels = get(pod, "metadata", "labels", default={})
-        labels = labels if isinstance(labels, dict) else {}
-        return all(t(labels) for t in tests)
-
-    return match
-
-
-_FIELDS = {
-    "metadata.name": ("metadata", "name"), "metadata.namespace": ("metadata", "namespace"),
-    "spec.nodeName": ("spec", "nodeName"), "spec.restartPolicy": ("spec", "restartPolicy"),
-    "status.phase": ("status", "phase"), "spec.serviceAccountName": ("spec", "serviceAccountName"),
-}
-
-
-def field_matcher(selector: str | None):
-    """A predicate for the pod field selectors the API supports most: `status.phase!=Running`."""
-    from probectl.errors import UsageError
-
-    if not selector:
-        return lambda pod: True
-    tests = []
-    for term in _split_selector(selector):
-        m = re.fullmatch(r"([A-Za-z.]+)\s*(==|=|!=)\s*(.*)", term)
-        if not m or m.group(1) not in _FIELDS:
-            raise UsageError(f"unsupported field selector {term!r} (with files: {', '.join(sorted(_FIELDS))})")
-        path, op, value = _FIELDS[m.group(1)], m.group(2), m.group(3).strip()
-        tests.append(lambda pod, p=path, o=op, v=value: (text(pod, *p) == v) != (o == "!="))
-    return lambda pod: all(t(pod) for t in tests)

@@ -5,12 +5,11 @@ JSON contract byte for byte: change it only on purpose."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 from probectl.core import exitcodes
 from probectl.core import reasons as rs
 from probectl.core.model import Cause, LastRestart
-from probectl.core.objects import human_duration
+from probectl.core.timefmt import ago  # noqa: F401 - re-exported: the rules' phrasing
 
 MESSAGE_LIMIT = 300
 LABELS = {"init": "Init container", "sidecar": "Sidecar container", "ephemeral": "Ephemeral container"}
@@ -20,13 +19,6 @@ CRASH_SOURCE = {"termination-message": "termination message", "previous-logs": "
 def clip(s: str, limit: int = MESSAGE_LIMIT) -> str:
     s = " ".join(s.split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
-
-
-def ago(now: datetime | None, t: datetime | None) -> str:
-    """ "5m ago"; empty when either moment is unknown."""
-    if not now or not t:
-        return ""
-    return f"{human_duration((now - t).total_seconds())} ago"
 
 
 def label(kind: str) -> str:

@@ -6,11 +6,9 @@ terminal or a CI viewer; JSON and YAML (render/data.py) keep it exact.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from probectl.core.model import Severity
-from probectl.core.objects import human_duration
 from probectl.core.scan import Group, ScanReport, group
+from probectl.core.timefmt import ago
 from probectl.render.ci import gh_data as _gh_data
 from probectl.render.ci import gh_prop as _gh_prop
 from probectl.render.ci import xml_text as _xml
@@ -20,10 +18,6 @@ from probectl.render.safe import clean, truncate
 TABLE_GROUPS = 100
 MARKDOWN_LIMIT = 1024 * 1024 - 4096  # $GITHUB_STEP_SUMMARY takes 1 MiB per step
 GITHUB_ANNOTATIONS = 10  # shown per type and step; the rest are summed up in one notice
-
-
-def _age(now: datetime | None, t: datetime | None) -> str:
-    return f"{human_duration((now - t).total_seconds())} ago" if now and t else "-"
 
 
 def _pods_text(g: Group) -> str:
@@ -107,7 +101,7 @@ def _rows(groups: list[Group], now, width: int, unicode: bool, title: str, first
     cells = []
     for g in groups:
         exits = ", ".join(x.split()[0] for x in g.exits) or "-"
-        cells.append((g, [str(g.count), str(g.restarts), str(g.probe_failures), exits, _age(now, g.last_terminated)]))
+        cells.append((g, [str(g.count), str(g.restarts), str(g.probe_failures), exits, ago(now, g.last_terminated, "-")]))
     cause_w = max([cause_w, len(first)] + [len(g.cause) for g in groups])
     cols = list(_COLUMNS)
     widths = [max([w] + [len(c[1][i]) for c in cells]) for i, (_, w) in enumerate(cols)]

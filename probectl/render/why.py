@@ -7,10 +7,8 @@ coloured thing also says it in words.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from probectl.core.model import ContainerDiagnosis, Diagnosis, Severity
-from probectl.core.objects import human_duration
+from probectl.core.timefmt import elapsed
 from probectl.render.console import Style, box_for, to_text
 from probectl.render.safe import clean, truncate
 
@@ -26,12 +24,6 @@ def _t(value, style: str = "", limit: int | None = None):
     if limit:
         s = truncate(s, limit)
     return Text(s, style=style)
-
-
-def _age(now: datetime | None, t: datetime | None) -> str:
-    if not now or not t:
-        return "-"
-    return human_duration((now - t).total_seconds())
 
 
 def render(d: Diagnosis, style: Style, *, live: bool = False, narrow: bool | None = None) -> str:
@@ -55,7 +47,7 @@ def render(d: Diagnosis, style: Style, *, live: bool = False, narrow: bool | Non
         ("phase", p.phase or "?"),
         ("node", p.node or "none"),
         ("restartPolicy", p.restart_policy),
-        ("age", _age(now, p.created)),
+        ("age", elapsed(now, p.created, "-")),
     ]
     if p.owner_kind:
         fields.append(("owner", f"{p.owner_kind}/{p.owner_name}"))
@@ -171,7 +163,7 @@ def _tables(d: Diagnosis, now, box) -> list:
                      f"period={cfg.period}s #failure={cfg.failure_threshold}") if cfg else Text("not configured"),
                 acts,
                 Text(failed, style="red" if s.failures or s.errors or s.kills else ""),
-                _t(f"{_age(now, s.last_seen)} ago: {s.last_message}" if s.last_message else "-", limit=110),
+                _t(f"{elapsed(now, s.last_seen, '-')} ago: {s.last_message}" if s.last_message else "-", limit=110),
             )
         out.append(pt)
 
@@ -182,9 +174,9 @@ def _tables(d: Diagnosis, now, box) -> list:
             et.add_column(col, no_wrap=col != "Message")
         shown = d.events[-EVENT_ROWS:]
         for e in shown:
-            seen = _age(now, e.last)
+            seen = elapsed(now, e.last, "-")
             if e.count > 1 and e.first and e.last and e.first != e.last:
-                seen += f" (x{e.count} over {human_duration((e.last - e.first).total_seconds())})"
+                seen += f" (x{e.count} over {elapsed(e.last, e.first)})"
             et.add_row(
                 seen, Text(e.type, style="yellow" if e.type == "Warning" else ""), _t(e.reason),
                 _t(e.container or "-"), str(e.count), _t(e.message, limit=160),
@@ -261,7 +253,7 @@ def _stacked(d: Diagnosis, now, style: Style) -> list:
                          + f"Acts after {acts}  Failed/kills ")
             value.append(failed, style="red" if s.failures or s.errors or s.kills else "")
             if s.last_message:
-                value.append("\nLast failure " + truncate(clean(f"{_age(now, s.last_seen)} ago: {s.last_message}", oneline=True), 110))
+                value.append("\nLast failure " + truncate(clean(f"{elapsed(now, s.last_seen, '-')} ago: {s.last_message}", oneline=True), 110))
             rows.append((s.kind, value))
         if rows:
             out.append(_grid(rows))
@@ -271,9 +263,9 @@ def _stacked(d: Diagnosis, now, style: Style) -> list:
         out.append(Text(""))
         out.append(Text("Events", style="bold"))
         for e in shown:
-            seen = _age(now, e.last)
+            seen = elapsed(now, e.last, "-")
             if e.count > 1 and e.first and e.last and e.first != e.last:
-                seen += f" (x{e.count} over {human_duration((e.last - e.first).total_seconds())})"
+                seen += f" (x{e.count} over {elapsed(e.last, e.first)})"
             line = Text("  " + seen + "  ", no_wrap=True, overflow="ellipsis")
             line.append(e.type, style="yellow" if e.type == "Warning" else "")
             line.append("  " + clean(e.reason, oneline=True))
@@ -306,7 +298,7 @@ def _last_exit(c: ContainerDiagnosis, now) -> str:
     if t.reason:
         s += f" {t.reason}"
     if t.finished_at and now:
-        s += f", {_age(now, t.finished_at)} ago"
+        s += f", {elapsed(now, t.finished_at, '-')} ago"
     return s
 
 

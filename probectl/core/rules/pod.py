@@ -9,10 +9,10 @@ from probectl.core import reasons as rs
 from probectl.core import semantics as sem
 from probectl.core.facts import STUCK_TERMINATING, PodFacts
 from probectl.core.model import Cause, Confidence, Severity
-from probectl.core.objects import human_duration
 from probectl.core.rules.base import events, rule
+from probectl.core.timefmt import ago, elapsed
 from probectl.core.verdict import PodVerdict
-from probectl.core.wording import ago, clip
+from probectl.core.wording import clip
 
 
 @rule("P01", "stuck-terminating", "metadata.deletionTimestamp", "metadata.finalizers")
@@ -29,7 +29,7 @@ def stuck_terminating(f: PodFacts) -> PodVerdict | None:
            "nothing has removed it")
     return PodVerdict(
         Cause.UNKNOWN, Confidence.MEDIUM,
-        f"Pod {info.name} has been terminating for {human_duration((f.now - deadline).total_seconds())} "
+        f"Pod {info.name} has been terminating for {elapsed(f.now, deadline)} "
         f"past its grace period: {why}.",
         (f"metadata.deletionTimestamp passed {ago(f.now, deadline)}",)
         + ((f"metadata.finalizers: {', '.join(finalizers)}",) if finalizers else ()),

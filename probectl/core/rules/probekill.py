@@ -7,8 +7,9 @@ from probectl.core import events as ev
 from probectl.core import reasons as rs
 from probectl.core.facts import ContainerFacts
 from probectl.core.model import Cause, Confidence, EventRecord
+from probectl.core.timefmt import ago
 from probectl.core.verdict import Verdict
-from probectl.core.wording import ago, clip
+from probectl.core.wording import clip
 
 _EXIT_AFTER_KILL = {
     137: "exit 137: it did not stop within the grace period after SIGTERM, so it was SIGKILLed",

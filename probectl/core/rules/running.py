@@ -8,11 +8,11 @@ from probectl.core import objects as ob
 from probectl.core import reasons as rs
 from probectl.core.facts import ContainerFacts
 from probectl.core.model import Cause, Confidence
-from probectl.core.objects import human_duration
 from probectl.core.rules.base import events, rule
 from probectl.core.rules.probekill import probe_kill
+from probectl.core.timefmt import ago, human_duration
 from probectl.core.verdict import Verdict
-from probectl.core.wording import ago, clip
+from probectl.core.wording import clip
 
 PROBE_RESULTS = events(*rs.PROBE_RESULT_REASONS)
 

@@ -14,11 +14,11 @@ from probectl.core import reasons as rs
 from probectl.core import semantics as sem
 from probectl.core.facts import ContainerFacts
 from probectl.core.model import Cause, Confidence
-from probectl.core.objects import human_duration
 from probectl.core.rules.base import events, rule
 from probectl.core.rules.probekill import probe_kill
+from probectl.core.timefmt import ago, human_duration
 from probectl.core.verdict import Verdict
-from probectl.core.wording import ago, clip
+from probectl.core.wording import clip
 
 
 def _v(f: ContainerFacts, cause: Cause, confidence: Confidence, summary: str, evidence: tuple[str, ...], **flags) -> Verdict:
