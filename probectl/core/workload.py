@@ -26,6 +26,7 @@ from probectl.core.model import (
     WorkloadDiagnosis,
 )
 from probectl.core.objects import dicts, get, human_duration, integer, parse_time, text
+from probectl.core.refusals import refusal_kind, refusal_phrase, refusal_steps, strip_prefix
 
 # kubectl's spellings (resource, plural, short name, resource.group) -> kind
 KINDS: dict[str, str] = {}
@@ -74,66 +75,6 @@ def compact_workload(obj: dict, kind: str = "") -> dict:
     return {"apiVersion": obj.get("apiVersion"), "kind": text(obj, "kind") or kind, "metadata": m,
             "spec": {k: v for k, v in spec.items() if k not in ("template", "jobTemplate")},
             "status": obj.get("status") if isinstance(obj.get("status"), dict) else {}}
-
-
-# --------------------------------------------------------------------------- refusals
-
-# Fact: the admission errors the API server returns for a pod create, which the controllers
-# quote in their FailedCreate events ("Error creating: %v" in pkg/controller/controller_utils.go
-# for ReplicaSets, DaemonSets and Jobs; "create Pod %s in StatefulSet %s failed error: %s" in
-# pkg/controller/statefulset/stateful_pod_control.go):
-# - ResourceQuota admission: "exceeded quota: %s, requested: %s, used: %s, limited: %s"
-#   (staging/src/k8s.io/apiserver/pkg/admission/plugin/resourcequota/controller.go; "Exceeded
-#   quota" before Kubernetes 1.9)
-# - PodSecurity admission: `violates PodSecurity %q: %s` (k8s.io/pod-security-admission,
-#   "pod violates PodSecurity" in its first releases)
-# - webhooks: `admission webhook %q denied the request: %s` (apiserver webhook errors)
-# - ServiceAccount admission: "error looking up service account %s/%s: %w" wrapping
-#   `serviceaccount "NAME" not found` (plugin/pkg/admission/serviceaccount)
-# - LimitRanger: "maximum cpu usage per Container is ..." / "minimum memory usage per ..."
-_REFUSALS = (
-    ("quota", re.compile(r"exceeded quota: ([^,\s]+)", re.I)),
-    ("pod-security", re.compile(r'violates PodSecurity "([^"]+)"')),
-    ("webhook", re.compile(r'admission webhook "([^"]+)" denied the request')),
-    ("service-account", re.compile(r'error looking up service account [^:]*: serviceaccount "([^"]+)" not found'
-                                   r'|serviceaccount "([^"]+)" not found')),
-    ("limit-range", re.compile(r"(?:maximum|minimum) (?:cpu|memory|ephemeral-storage) usage per (?:Container|Pod)"
-                               r"|must be less than or equal to (?:cpu|memory) limit")),
-)
-
-_REFUSAL_TEXT = {
-    "quota": 'the ResourceQuota "{0}" is exceeded',
-    "pod-security": 'the pod spec violates PodSecurity "{0}"',
-    "webhook": 'the admission webhook "{0}" denied them',
-    "service-account": 'the service account "{0}" does not exist',
-    "limit-range": "a LimitRange forbids their resources",
-    "other": "the API server refused them",
-}
-
-
-def refusal_kind(message: str) -> tuple[str, str]:
-    """(quota | pod-security | webhook | service-account | limit-range | other, the name it
-    names: the quota, the policy level, the webhook, the service account)."""
-    for kind, pattern in _REFUSALS:
-        m = pattern.search(message)
-        if m:
-            return kind, next((g for g in m.groups() if g), "") if m.groups() else ""
-    return "other", ""
-
-
-def _refusal_phrase(kind: str, name: str) -> str:
-    return _REFUSAL_TEXT[kind].format(name) if (name or "{0}" not in _REFUSAL_TEXT[kind]) else _REFUSAL_TEXT["other"]
-
-
-def _strip_prefix(message: str) -> str:
-    """The admission error without the controller's wrapper ("Error creating: ")."""
-    for prefix in ("Error creating: ",):
-        if message.startswith(prefix):
-            return message[len(prefix):]
-    # "create Pod web-0 in StatefulSet web failed error: ..."; its claims: "create Claim
-    # data-web-0 for Pod web-0 in StatefulSet web failed error: ..." (stateful_pod_control.go)
-    m = re.match(r"create (?:Pod|Claim) \S+ (?:for Pod \S+ )?in StatefulSet \S+ failed error: (.*)", message, re.S)
-    return m.group(1) if m else message
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -507,7 +448,7 @@ def _verdict(s: _Shape, wevents: list[EventRecord], groups: list[PodGroup], now,
     failed_creates = [e for e in wevents if e.reason == "FailedCreate" and (e.kind, e.name) in current_objects]
     if failed_creates:
         last = failed_creates[-1]
-        refused = _strip_prefix(last.message)
+        refused = strip_prefix(last.message)
         times = f" ({last.count}x" + (f", last {human_duration((now - last.last).total_seconds())} ago" if now and last.last else "") + ")"
         evidence.append(f"{last.type} event FailedCreate on {last.kind} {last.name}{times} from "
                         f"{last.source or 'the controller'} (the same message)")
@@ -562,12 +503,12 @@ def _verdict(s: _Shape, wevents: list[EventRecord], groups: list[PodGroup], now,
 
     # 2. the pods cannot be created, and no pod of the current revision explains more
     if refusal_current and not trouble:
-        phrase = _refusal_phrase(refusal, refusal_name)
+        phrase = refusal_phrase(refusal, refusal_name)
         exist = (f"{s.created_current} of {s.desired} pods of {rev_text} exist" if kind != "Job"
                  else "no pod of it exists")
         summary = f"{what} cannot create its pods: {phrase}. {exist}, {counts}." + serving_note
         evidence.insert(0, f"the API server refused the controller's pod: {refused}")
-        steps += _refusal_steps(refusal, refusal_name, ns, refused)
+        steps += refusal_steps(refusal, refusal_name, ns, refused)
         steps.append(f"kubectl get events -n {ns} --field-selector reason=FailedCreate")
         return done(Cause.CREATE_REFUSED, Confidence.HIGH, Severity.CRITICAL, summary, refusal_info=True)
 
@@ -636,25 +577,6 @@ def _verdict(s: _Shape, wevents: list[EventRecord], groups: list[PodGroup], now,
         summary = f"{what}'s rollout is in progress{since}: {counts}; no pod of {rev_text} has trouble yet.{serving_note}"
     steps += [f"kubectl rollout status {kind.lower()}/{name} -n {ns}"] if kind != "Job" else [describe]
     return done(Cause.HEALTHY, Confidence.MEDIUM, Severity.OK, summary)
-
-
-def _refusal_steps(kind: str, name: str, ns: str, message: str) -> list[str]:
-    if kind == "quota":
-        return [f"kubectl describe resourcequota {name} -n {ns}" if name else f"kubectl describe resourcequota -n {ns}",
-                "lower the pod's requests/limits, or raise the quota"]
-    if kind == "pod-security":
-        return [f"kubectl get namespace {ns} --show-labels   # pod-security.kubernetes.io/enforce",
-                "set the securityContext fields the message names in the pod template"]
-    if kind == "webhook":
-        return ["kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations",
-                f'read the policy behind webhook "{name}"; the message says what it wants'] if name else \
-               ["kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations"]
-    if kind == "service-account":
-        return [f"kubectl get serviceaccount {name} -n {ns}",
-                f"kubectl create serviceaccount {name} -n {ns}   # or fix spec.template.spec.serviceAccountName"]
-    if kind == "limit-range":
-        return [f"kubectl describe limitrange -n {ns}"]
-    return []
 
 
 # --------------------------------------------------------------------------- scan's view
