@@ -10,7 +10,6 @@ conditions, which revision is current and whether old pods still serve.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -25,8 +24,18 @@ from probectl.core.model import (
     Severity,
     WorkloadDiagnosis,
 )
-from probectl.core.objects import dicts, get, human_duration, integer, parse_time, text
+from probectl.core.objects import dicts, get, human_duration, integer, text
 from probectl.core.refusals import refusal_kind, refusal_phrase, refusal_steps, strip_prefix
+from probectl.core.workload_shape import (
+    REVISION,
+    Shape,
+    cond,
+    conditions_of,
+    num,
+    owned_by,
+    quote,
+    same_ns,
+)
 
 # kubectl's spellings (resource, plural, short name, resource.group) -> kind
 KINDS: dict[str, str] = {}
@@ -44,11 +53,6 @@ for _kind, _names, _group in (
         KINDS[f"{_n}.{_group}/v1"] = _kind
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
-# Fact: kube-controller-manager's default progressDeadlineSeconds for a Deployment
-# (k8s.io/api apps/v1 DeploymentSpec: "Defaults to 600s"); StatefulSets and DaemonSets
-# have none, so the same span is used for them.
-DEFAULT_PROGRESS_DEADLINE = 600
-REVISION = "deployment.kubernetes.io/revision"
 SHOW_PODS = 5
 
 
@@ -77,54 +81,6 @@ def compact_workload(obj: dict, kind: str = "") -> dict:
             "status": obj.get("status") if isinstance(obj.get("status"), dict) else {}}
 
 
-# --------------------------------------------------------------------------- small helpers
-
-
-def _owned_by(obj: dict, owner: dict) -> bool:
-    uid = text(owner, "metadata", "uid")
-    for ref in dicts(obj, "metadata", "ownerReferences"):
-        if uid and text(ref, "uid"):
-            if text(ref, "uid") == uid:
-                return True
-        elif text(ref, "kind") == text(owner, "kind") and text(ref, "name") == text(owner, "metadata", "name"):
-            return True
-    return False
-
-
-def _same_ns(obj: dict, ns: str) -> bool:
-    return (text(obj, "metadata", "namespace") or "default") == ns
-
-
-def _cond(obj: dict, ctype: str) -> dict:
-    return next((c for c in dicts(obj, "status", "conditions") if c.get("type") == ctype), {})
-
-
-def _conditions(obj: dict) -> tuple[dict, ...]:
-    keep = ("type", "status", "reason", "message", "lastUpdateTime", "lastTransitionTime")
-    return tuple({k: c.get(k) for k in keep if c.get(k) is not None} for c in dicts(obj, "status", "conditions"))
-
-
-def _quote(c: dict) -> str:
-    msg = text(c, "message")
-    return f"{text(c, 'type')}={text(c, 'status')} {text(c, 'reason')}" + (f': "{msg}"' if msg else "")
-
-
-def _revision(rs: dict) -> int:
-    try:
-        return int(text(rs, "metadata", "annotations", REVISION) or 0)
-    except ValueError:
-        return 0
-
-
-def _created(obj: dict) -> datetime | None:
-    return parse_time(get(obj, "metadata", "creationTimestamp"))
-
-
-def _int(obj: dict, *path, default: int = 0) -> int:
-    v = integer(obj, *path, default=None)
-    return default if v is None else v
-
-
 def _pods(n: int) -> str:
     return f"{n} pod{'s' if n != 1 else ''}"
 
@@ -149,208 +105,13 @@ def group_pods(diagnoses: Iterable[Diagnosis]) -> list[PodGroup]:
     return out
 
 
-# --------------------------------------------------------------------------- the workload's shape
-
-
-class _Shape:
-    """What the verdict needs of a workload, whatever its kind: desired/ready counts, the
-    current revision's pods, whether it is done, paused, past its deadline."""
-
-    def __init__(self, w: dict, kind: str, replicasets: list[dict], pods: list[dict], now: datetime | None):
-        self.w, self.kind, self.now = w, kind, now
-        self.ns = text(w, "metadata", "namespace") or "default"
-        self.name = text(w, "metadata", "name")
-        self.current_rs: dict | None = None
-        self.current_name = ""  # the current ReplicaSet's name when only the conditions tell it
-        self.old_rs: list[dict] = []
-        self.revision: dict = {}
-        self.replicas: dict = {}
-        self.paused = False
-        self.suspended = False
-        self.deadline_exceeded = False
-        self.complete = False
-        self.settled = False  # every pod of the current revision created, whether ready or not
-        self.failed: dict = {}  # a Job's Failed (or FailureTarget) condition
-        self.current_pods: list[dict] = []
-        self.old_pods: list[dict] = []
-        self.objects = {(kind, self.name)}  # whose events are the workload's
-        getattr(self, "_" + kind.lower())(replicasets, pods)
-
-    # each kind ------------------------------------------------------------------------
-
-    def _deployment(self, replicasets, pods):
-        w = self.w
-        mine = [rs for rs in replicasets if _same_ns(rs, self.ns) and _owned_by(rs, w)]
-        want = text(w, "metadata", "annotations", REVISION)
-        cur = next((rs for rs in mine if want and text(rs, "metadata", "annotations", REVISION) == want), None)
-        if cur is None and mine:
-            cur = max(mine, key=lambda rs: (_revision(rs), text(rs, "metadata", "creationTimestamp")))
-        self.current_rs = cur
-        self.old_rs = sorted((rs for rs in mine if rs is not cur), key=_revision, reverse=True)
-        self.objects |= {("ReplicaSet", text(rs, "metadata", "name")) for rs in mine}
-        if cur is None:  # no ReplicaSets at hand (a scan): the conditions name the new one
-            m = re.search(r'ReplicaSet "([^"]+)"', text(_cond(w, "Progressing"), "message"))
-            if m:
-                self.objects.add(("ReplicaSet", m.group(1)))
-                self.current_name = m.group(1)
-        for p in pods:
-            if not _same_ns(p, self.ns):
-                continue
-            if cur is not None and _owned_by(p, cur):
-                self.current_pods.append(p)
-            elif any(_owned_by(p, rs) for rs in self.old_rs):
-                self.old_pods.append(p)
-        desired = _int(w, "spec", "replicas", default=1)
-        st = lambda *k: _int(w, "status", *k)  # noqa: E731
-        self.replicas = {"desired": desired, "current": st("replicas"), "updated": st("updatedReplicas"),
-                         "ready": st("readyReplicas"), "available": st("availableReplicas"),
-                         "unavailable": st("unavailableReplicas")}
-        self.created_current = self.replicas["updated"]
-        if cur is not None:
-            self.revision = {"current": self._rs_info(cur),
-                             "previous": [self._rs_info(rs) for rs in self.old_rs if _int(rs, "status", "replicas")
-                                          or _int(rs, "spec", "replicas")]}
-            self.created_current = max(self.created_current, _int(cur, "status", "replicas"))
-        progressing = _cond(w, "Progressing")
-        self.paused = bool(get(w, "spec", "paused")) or text(progressing, "reason") == "DeploymentPaused"
-        # Fact: pkg/controller/deployment/util/deployment_util.go: Progressing=False with
-        # reason ProgressDeadlineExceeded, 'ReplicaSet "%s" has timed out progressing.'
-        self.deadline_exceeded = (text(progressing, "status") == "False"
-                                  and text(progressing, "reason") == "ProgressDeadlineExceeded")
-        gen, seen = _int(w, "metadata", "generation"), _int(w, "status", "observedGeneration")
-        r = self.replicas
-        # kubectl rollout status's test (pkg/kubectl/polymorphichelpers/rollout_status.go)
-        self.settled = seen >= gen and r["updated"] >= desired and r["current"] <= r["updated"]
-        self.complete = self.settled and r["available"] >= r["updated"]
-        self.ready, self.desired = r["ready"], desired
-
-    def _replicaset(self, replicasets, pods):
-        w = self.w
-        self.current_rs = w
-        self.current_pods = [p for p in pods if _same_ns(p, self.ns) and _owned_by(p, w)]
-        desired = _int(w, "spec", "replicas", default=1)
-        self.replicas = {"desired": desired, "current": _int(w, "status", "replicas"),
-                         "ready": _int(w, "status", "readyReplicas"), "available": _int(w, "status", "availableReplicas")}
-        self.revision = {"current": self._rs_info(w), "previous": []}
-        self.created_current = self.replicas["current"]
-        self.settled = self.replicas["current"] == desired
-        self.complete = self.settled and self.replicas["ready"] >= desired
-        self.ready, self.desired = self.replicas["ready"], desired
-
-    def _statefulset(self, replicasets, pods):
-        w = self.w
-        update = text(w, "status", "updateRevision")
-        current = text(w, "status", "currentRevision")
-        for p in pods:
-            if not (_same_ns(p, self.ns) and _owned_by(p, w)):
-                continue
-            h = text(p, "metadata", "labels", "controller-revision-hash")
-            (self.old_pods if update and h and h != update else self.current_pods).append(p)
-        desired = _int(w, "spec", "replicas", default=1)
-        st = lambda *k: _int(w, "status", *k)  # noqa: E731
-        self.replicas = {"desired": desired, "current": st("replicas"), "updated": st("updatedReplicas"),
-                         "ready": st("readyReplicas"), "available": st("availableReplicas")}
-        self.revision = {"current": {"name": update or None, "replicas": st("updatedReplicas")},
-                         "previous": ([{"name": current, "replicas": st("currentReplicas")}]
-                                      if current and update and current != update else [])}
-        self.created_current = max(len(self.current_pods), st("replicas") if not update or update == current else 0)
-        gen, seen = _int(w, "metadata", "generation"), st("observedGeneration")
-        self.settled = (seen >= gen and st("replicas") == desired
-                        and (not update or update == current or st("updatedReplicas") >= desired))
-        self.complete = self.settled and st("readyReplicas") >= desired
-        self.ready, self.desired = st("readyReplicas"), desired
-
-    def _daemonset(self, replicasets, pods):
-        w = self.w
-        gen = text(w, "metadata", "generation")
-        for p in pods:
-            if not (_same_ns(p, self.ns) and _owned_by(p, w)):
-                continue
-            g = text(p, "metadata", "labels", "pod-template-generation")
-            (self.old_pods if gen and g and g != gen else self.current_pods).append(p)
-        st = lambda *k: _int(w, "status", *k)  # noqa: E731
-        desired = st("desiredNumberScheduled")
-        self.replicas = {"desired": desired, "current": st("currentNumberScheduled"),
-                         "updated": st("updatedNumberScheduled"), "ready": st("numberReady"),
-                         "available": st("numberAvailable"), "unavailable": st("numberUnavailable"),
-                         "misscheduled": st("numberMisscheduled")}
-        self.revision = {"current": {"generation": _int(w, "metadata", "generation")}, "previous": []}
-        self.created_current = st("updatedNumberScheduled") if st("updatedNumberScheduled") else st("currentNumberScheduled")
-        seen = st("observedGeneration")
-        self.settled = (seen >= _int(w, "metadata", "generation") and st("updatedNumberScheduled") >= desired
-                        and st("currentNumberScheduled") >= desired)
-        self.complete = self.settled and st("numberAvailable") >= desired
-        self.ready, self.desired = st("numberReady"), desired
-
-    def _job(self, replicasets, pods):
-        w = self.w
-        self.current_pods = [p for p in pods if _same_ns(p, self.ns) and _owned_by(p, w)]
-        st = lambda *k: _int(w, "status", *k)  # noqa: E731
-        completions = integer(w, "spec", "completions", default=None)
-        self.replicas = {"completions": completions, "parallelism": _int(w, "spec", "parallelism", default=1),
-                         "active": st("active"), "ready": st("ready"), "succeeded": st("succeeded"),
-                         "failed": st("failed"), "backoffLimit": integer(w, "spec", "backoffLimit", default=None)}
-        self.created_current = st("active")
-        self.suspended = bool(get(w, "spec", "suspend"))
-        # Fact: pkg/controller/job/job_controller.go: Failed=True with reason BackoffLimitExceeded
-        # ("Job has reached the specified backoff limit"), DeadlineExceeded ("Job was active
-        # longer than specified deadline"), PodFailurePolicy (the matching rule's message),
-        # MaxFailedIndexesExceeded; since 1.31 FailureTarget comes first, Complete after
-        # SuccessCriteriaMet.
-        for ctype in ("Failed", "FailureTarget"):
-            c = _cond(w, ctype)
-            if text(c, "status") == "True":
-                self.failed = c
-                break
-        done = _cond(w, "Complete")
-        self.complete = text(done, "status") == "True" or text(_cond(w, "SuccessCriteriaMet"), "status") == "True"
-        self.ready, self.desired = st("ready"), completions or 1
-
-    # shared -----------------------------------------------------------------------------
-
-    def _rs_info(self, rs: dict) -> dict:
-        return {"name": text(rs, "metadata", "name"), "revision": _revision(rs) or None,
-                "replicas": _int(rs, "status", "replicas"), "ready": _int(rs, "status", "readyReplicas"),
-                "available": _int(rs, "status", "availableReplicas"),
-                "createdAt": text(rs, "metadata", "creationTimestamp") or None}
-
-    def old_serving(self) -> int:
-        """Pods of earlier revisions that are still ready (serving while the new one fails)."""
-        if self.old_rs:
-            return sum(_int(rs, "status", "readyReplicas") for rs in self.old_rs)
-        n = 0
-        for p in self.old_pods:
-            ready = next((c for c in dicts(p, "status", "conditions") if c.get("type") == "Ready"), {})
-            n += text(ready, "status") == "True"
-        return n
-
-    def waited(self) -> float | None:
-        """Seconds since the current revision started (its ReplicaSet, else the newest of the
-        current pods and the workload)."""
-        times = [t for t in ([_created(self.current_rs)] if self.current_rs is not None else []) if t]
-        times += [t for t in (_created(p) for p in self.current_pods) if t]
-        if not times:
-            times = [t for t in (_created(self.w),) if t]
-        if not times or self.now is None:
-            return None
-        return (self.now - max(times)).total_seconds()
-
-    def past_deadline(self) -> bool:
-        if self.kind == "Deployment":
-            return self.deadline_exceeded
-        if self.kind in ("Job",) or self.complete or self.settled:
-            return False  # settled: no rollout under way, its pods' own verdicts say the rest
-        waited = self.waited()
-        return waited is not None and waited > DEFAULT_PROGRESS_DEADLINE
-
-
 # --------------------------------------------------------------------------- the verdict
 
 
 def latest_job(cronjob: dict, jobs: list[dict]) -> dict | None:
     """The CronJob's most recent Job (by creation time, then name)."""
     ns = text(cronjob, "metadata", "namespace") or "default"
-    mine = [j for j in jobs if _same_ns(j, ns) and _owned_by(j, cronjob)]
+    mine = [j for j in jobs if same_ns(j, ns) and owned_by(j, cronjob)]
     if not mine:
         return None
     return max(mine, key=lambda j: (text(j, "metadata", "creationTimestamp"), text(j, "metadata", "name")))
@@ -373,7 +134,7 @@ def diagnose_workload(workload: dict, *, replicasets: Iterable[dict] = (), pods:
         return _cronjob(workload, list(jobs), list(pods), raw_events, now, recent, events_note, clock_known,
                         pod_groups, pod_diagnoses)
     replicasets, pods = list(replicasets), list(pods)
-    shape = _Shape(workload, kind, replicasets, pods, now)
+    shape = Shape(workload, kind, replicasets, pods, now)
     mine = [e for e in raw_events if (e.kind, e.name) in shape.objects and (not e.namespace or e.namespace == shape.ns)]
     mine.sort(key=lambda e: (e.last or e.first or datetime.min.replace(tzinfo=now.tzinfo if now else None)))
     if pod_groups is None:
@@ -417,20 +178,20 @@ def _cronjob(cj, jobs, pods, events, now, recent, events_note, clock_known, pod_
     return dataclasses.replace(d, via=("CronJob", name), summary=summary)
 
 
-def _verdict(s: _Shape, wevents: list[EventRecord], groups: list[PodGroup], now, events_note) -> WorkloadDiagnosis:
+def _verdict(s: Shape, wevents: list[EventRecord], groups: list[PodGroup], now, events_note) -> WorkloadDiagnosis:
     kind, ns, name = s.kind, s.ns, s.name
     evidence: list[str] = []
     steps: list[str] = []
     warnings: list[str] = [events_note] if events_note else []
-    conditions = _conditions(s.w)
+    conditions = conditions_of(s.w)
     for c in conditions:
         if c.get("type") == "ReplicaFailure" and c.get("status") == "True":
             evidence.append(f"{kind} condition ReplicaFailure=True {text(c, 'reason')} (the same message)")
         elif c.get("type") in ("Progressing", "Available", "Failed", "FailureTarget", "Complete",
                                "SuccessCriteriaMet", "Suspended"):
-            evidence.append(f"{kind} condition " + _quote(c))
+            evidence.append(f"{kind} condition " + quote(c))
     if s.current_rs is not None and kind == "Deployment":
-        rf = _cond(s.current_rs, "ReplicaFailure")
+        rf = cond(s.current_rs, "ReplicaFailure")
         if text(rf, "status") == "True":
             evidence.append(f"ReplicaSet {text(s.current_rs, 'metadata', 'name')} condition ReplicaFailure=True "
                             f"{text(rf, 'reason')} (the same message)")
@@ -438,7 +199,7 @@ def _verdict(s: _Shape, wevents: list[EventRecord], groups: list[PodGroup], now,
     # the controller's refusal: a ReplicaFailure condition, else its FailedCreate events
     refused = ""
     for obj in ([s.w] + ([s.current_rs] if s.current_rs is not None and s.current_rs is not s.w else [])):
-        c = _cond(obj, "ReplicaFailure")
+        c = cond(obj, "ReplicaFailure")
         if text(c, "status") == "True" and text(c, "reason") == "FailedCreate" and text(c, "message"):
             refused = text(c, "message")
     current_objects = {(kind, name)} | ({("ReplicaSet", text(s.current_rs, "metadata", "name"))}
@@ -527,7 +288,7 @@ def _verdict(s: _Shape, wevents: list[EventRecord], groups: list[PodGroup], now,
                    + (f" (also: {others})" if others else "") + f", {counts}. {rep.pod.name}: {rep.summary}"
                    + serving_note)
         if s.failed:
-            evidence.append(f"Job condition {_quote(s.failed)}")
+            evidence.append(f"Job condition {quote(s.failed)}")
             if text(s.failed, "reason") == "PodFailurePolicy":
                 evidence.append("the Job's podFailurePolicy ended it (spec.podFailurePolicy): retrying would not help")
         if refused:
@@ -605,12 +366,12 @@ def candidate(w: dict) -> bool:
     if any(c.get("type") == "ReplicaFailure" and c.get("status") == "True" for c in dicts(w, "status", "conditions")):
         return True
     if kind == "Deployment":
-        return _int(w, "status", "readyReplicas") < _int(w, "spec", "replicas", default=1) or any(
+        return num(w, "status", "readyReplicas") < num(w, "spec", "replicas", default=1) or any(
             c.get("reason") == "ProgressDeadlineExceeded" for c in dicts(w, "status", "conditions"))
     if kind in ("StatefulSet", "ReplicaSet"):
-        return _int(w, "status", "readyReplicas") < _int(w, "spec", "replicas", default=1)
+        return num(w, "status", "readyReplicas") < num(w, "spec", "replicas", default=1)
     if kind == "DaemonSet":
-        return _int(w, "status", "numberReady") < _int(w, "status", "desiredNumberScheduled")
+        return num(w, "status", "numberReady") < num(w, "status", "desiredNumberScheduled")
     if kind == "Job":
         done = any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
                    for c in dicts(w, "status", "conditions"))
