@@ -24,16 +24,15 @@ from probectl.core.model import (
     Severity,
     WorkloadDiagnosis,
 )
-from probectl.core.objects import dicts, get, human_duration, integer, text
+from probectl.core.objects import dicts, get, text
 from probectl.core.refusals import refusal_kind, refusal_phrase, refusal_steps, strip_prefix
+from probectl.core.workload_rules import WORKLOAD, verdict
 from probectl.core.workload_shape import (
+    DEFAULT_PROGRESS_DEADLINE,
     REVISION,
     Shape,
-    cond,
-    conditions_of,
     num,
     owned_by,
-    quote,
     same_ns,
 )
 
@@ -51,6 +50,14 @@ for _kind, _names, _group in (
         KINDS[_n] = _kind
         KINDS[f"{_n}.{_group}"] = _kind
         KINDS[f"{_n}.{_group}/v1"] = _kind
+
+# the public names of the workload verdict, wherever they live (cli/, render/, mcp_server
+# and the tests import them from here)
+__all__ = [
+    "DEFAULT_PROGRESS_DEADLINE", "KINDS", "REVISION", "SHOW_PODS", "WORKLOAD", "WORKLOAD_KINDS", "PodTally",
+    "candidate", "compact_workload", "diagnose_workload", "group_pods", "is_finding", "judge_scope", "latest_job",
+    "parse_ref", "refusal_kind", "refusal_phrase", "refusal_steps", "severity_of", "strip_prefix",
+]
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
 SHOW_PODS = 5
@@ -79,10 +86,6 @@ def compact_workload(obj: dict, kind: str = "") -> dict:
     return {"apiVersion": obj.get("apiVersion"), "kind": text(obj, "kind") or kind, "metadata": m,
             "spec": {k: v for k, v in spec.items() if k not in ("template", "jobTemplate")},
             "status": obj.get("status") if isinstance(obj.get("status"), dict) else {}}
-
-
-def _pods(n: int) -> str:
-    return f"{n} pod{'s' if n != 1 else ''}"
 
 
 def group_pods(diagnoses: Iterable[Diagnosis]) -> list[PodGroup]:
@@ -140,7 +143,7 @@ def diagnose_workload(workload: dict, *, replicasets: Iterable[dict] = (), pods:
     if pod_groups is None:
         pod_groups = group_pods(_judge(shape.current_pods, raw_events, now, recent, events_note, clock_known,
                                        pod_diagnoses))
-    return _verdict(shape, mine, pod_groups, now, events_note)
+    return verdict(shape, mine, pod_groups, now, events_note)
 
 
 def _judge(pods, events, now, recent, events_note, clock_known, known) -> list[Diagnosis]:
@@ -176,168 +179,6 @@ def _cronjob(cj, jobs, pods, events, now, recent, events_note, clock_known, pod_
                           clock_known=clock_known, pod_groups=pod_groups, pod_diagnoses=known)
     summary = f"CronJob {name}'s latest Job {d.name}: {d.summary}"
     return dataclasses.replace(d, via=("CronJob", name), summary=summary)
-
-
-def _verdict(s: Shape, wevents: list[EventRecord], groups: list[PodGroup], now, events_note) -> WorkloadDiagnosis:
-    kind, ns, name = s.kind, s.ns, s.name
-    evidence: list[str] = []
-    steps: list[str] = []
-    warnings: list[str] = [events_note] if events_note else []
-    conditions = conditions_of(s.w)
-    for c in conditions:
-        if c.get("type") == "ReplicaFailure" and c.get("status") == "True":
-            evidence.append(f"{kind} condition ReplicaFailure=True {text(c, 'reason')} (the same message)")
-        elif c.get("type") in ("Progressing", "Available", "Failed", "FailureTarget", "Complete",
-                               "SuccessCriteriaMet", "Suspended"):
-            evidence.append(f"{kind} condition " + quote(c))
-    if s.current_rs is not None and kind == "Deployment":
-        rf = cond(s.current_rs, "ReplicaFailure")
-        if text(rf, "status") == "True":
-            evidence.append(f"ReplicaSet {text(s.current_rs, 'metadata', 'name')} condition ReplicaFailure=True "
-                            f"{text(rf, 'reason')} (the same message)")
-
-    # the controller's refusal: a ReplicaFailure condition, else its FailedCreate events
-    refused = ""
-    for obj in ([s.w] + ([s.current_rs] if s.current_rs is not None and s.current_rs is not s.w else [])):
-        c = cond(obj, "ReplicaFailure")
-        if text(c, "status") == "True" and text(c, "reason") == "FailedCreate" and text(c, "message"):
-            refused = text(c, "message")
-    current_objects = {(kind, name)} | ({("ReplicaSet", text(s.current_rs, "metadata", "name"))}
-                                        if s.current_rs is not None else set())
-    if s.current_name:
-        current_objects.add(("ReplicaSet", s.current_name))
-    failed_creates = [e for e in wevents if e.reason == "FailedCreate" and (e.kind, e.name) in current_objects]
-    if failed_creates:
-        last = failed_creates[-1]
-        refused = strip_prefix(last.message)
-        times = f" ({last.count}x" + (f", last {human_duration((now - last.last).total_seconds())} ago" if now and last.last else "") + ")"
-        evidence.append(f"{last.type} event FailedCreate on {last.kind} {last.name}{times} from "
-                        f"{last.source or 'the controller'} (the same message)")
-    if kind == "Job":  # a Job wants `parallelism` pods at a time until it completes or fails
-        missing = 0 if (s.complete or s.failed or s.suspended) else max(
-            0, (s.replicas.get("parallelism") or 1) - s.replicas.get("active", 0))
-    else:
-        missing = max(0, s.desired - s.created_current)
-    refusal, refusal_name = refusal_kind(refused) if refused else ("", "")
-    refusal_current = bool(refused) and missing > 0
-
-    serving = s.old_serving()
-    serving_note = ""
-    if serving and kind in ("Deployment", "StatefulSet", "DaemonSet"):
-        prev = s.revision.get("previous") or []
-        which = f" (ReplicaSet {prev[0]['name']}, revision {prev[0]['revision']})" if prev and prev[0].get("revision") else ""
-        serving_note = f" {_pods(serving)} of the previous revision{which} still serve{'s' if serving == 1 else ''}."
-        evidence.append(f"{_pods(serving)} of the previous revision are ready and still serve traffic")
-
-    r = s.replicas
-    counts = (f"{r.get('ready', 0)} of {r.get('desired', 0)} replicas ready" if kind != "Job"
-              else f"{r['active']} active, {r['succeeded']} succeeded, {r['failed']} failed")
-    rev = s.revision.get("current") or {}
-    rev_text = f"revision {rev['revision']} (ReplicaSet {rev['name']})" if rev.get("revision") else (
-        f"revision {rev['name']}" if rev.get("name") and kind == "StatefulSet" else "the current revision")
-    what = f"{kind} {name}"
-    describe = f"kubectl describe {kind.lower()} {name} -n {ns}"
-    trouble = [g for g in groups if g.severity is not Severity.OK]
-    stuck = s.past_deadline()
-    rollout = ("failed" if s.failed else "paused" if s.paused else "suspended" if s.suspended else
-               "complete" if s.complete else "stuck" if stuck else "degraded" if s.settled else "progressing")
-    if kind != "Job" and s.desired == 0 and not trouble:
-        rollout = "scaled-to-zero"
-
-    def done(cause, confidence, severity, summary, *, refusal_info=False):
-        if not steps:
-            steps.append(describe)
-        return WorkloadDiagnosis(
-            kind, ns, name, cause, confidence, severity, summary, rollout, uid=text(s.w, "metadata", "uid"),
-            revision=s.revision, replicas=s.replicas, conditions=conditions, groups=tuple(groups),
-            events=tuple(wevents[-20:]), evidence=tuple(evidence), next_steps=tuple(dict.fromkeys(steps)),
-            warnings=tuple(warnings), refused=refused if refusal_info else "", refusal=refusal if refusal_info else "",
-            as_of=now)
-
-    # 1. a Job past its activeDeadlineSeconds: the Job's own verdict, whatever its pods say
-    if kind == "Job" and s.failed and text(s.failed, "reason") == "DeadlineExceeded":
-        deadline = integer(s.w, "spec", "activeDeadlineSeconds", default=None)
-        summary = (f"Job {name} ran longer than its activeDeadlineSeconds"
-                   + (f" ({deadline}s)" if deadline is not None else "") + f" and was stopped: {counts}.")
-        steps += [describe, f"kubectl logs -n {ns} job/{name}"]
-        return done(Cause.DEADLINE_EXCEEDED, Confidence.HIGH, Severity.CRITICAL, summary)
-
-    # 2. the pods cannot be created, and no pod of the current revision explains more
-    if refusal_current and not trouble:
-        phrase = refusal_phrase(refusal, refusal_name)
-        exist = (f"{s.created_current} of {s.desired} pods of {rev_text} exist" if kind != "Job"
-                 else "no pod of it exists")
-        summary = f"{what} cannot create its pods: {phrase}. {exist}, {counts}." + serving_note
-        evidence.insert(0, f"the API server refused the controller's pod: {refused}")
-        steps += refusal_steps(refusal, refusal_name, ns, refused)
-        steps.append(f"kubectl get events -n {ns} --field-selector reason=FailedCreate")
-        return done(Cause.CREATE_REFUSED, Confidence.HIGH, Severity.CRITICAL, summary, refusal_info=True)
-
-    # 3. the current revision's pods fail: their cause, the representative's diagnosis embedded
-    if trouble:
-        g = trouble[0]
-        rep = g.representative
-        others = "; ".join(f"{x.count} {x.cause.value}" for x in trouble[1:])
-        severity = g.severity
-        if stuck or s.failed:
-            severity = Severity.CRITICAL  # the rollout will not finish by itself
-        state = {"failed": "has failed", "stuck": "is stuck", "paused": "is paused", "degraded": "runs degraded",
-                 "progressing": "is still rolling out", "suspended": "is suspended"}.get(rollout, "is complete but unhealthy")
-        summary = (f"{what} {state}: {_pods(g.count)} of {rev_text} "
-                   f"{'fail' if g.count != 1 else 'fails'} with {g.cause.value}"
-                   + (f" (also: {others})" if others else "") + f", {counts}. {rep.pod.name}: {rep.summary}"
-                   + serving_note)
-        if s.failed:
-            evidence.append(f"Job condition {quote(s.failed)}")
-            if text(s.failed, "reason") == "PodFailurePolicy":
-                evidence.append("the Job's podFailurePolicy ended it (spec.podFailurePolicy): retrying would not help")
-        if refused:
-            evidence.append(f"pod creations are also refused: {refused}")
-        evidence.append(f"{rep.pod.name}: {rep.cause.value}: {rep.summary}")
-        steps += list(rep.next_steps[:3]) + [describe]
-        if kind == "Deployment" and serving:
-            steps.append(f"kubectl rollout undo deployment/{name} -n {ns}   # back to the revision that serves")
-        return done(g.cause, rep.confidence, severity, summary)
-
-    # 4. a Job that failed with no pod left to say why
-    if kind == "Job" and s.failed:
-        reason, msg = text(s.failed, "reason"), text(s.failed, "message")
-        summary = f"Job {name} failed ({reason}: {msg or 'no message'}); no pod of it is left to say why. {counts}."
-        steps += [describe, f"kubectl get events -n {ns} --field-selector involvedObject.name={name}"]
-        warnings.append("The Job's pods are gone (deleted, or garbage-collected): the verdict rests on its condition.")
-        return done(Cause.UNKNOWN, Confidence.LOW, Severity.CRITICAL, summary)
-
-    # 5. refused earlier, pods exist now: history
-    if refused and not refusal_current:
-        evidence.append(f"pod creations were refused earlier, now every pod exists: {refused}")
-
-    if s.paused:
-        summary = f"{what}'s rollout is paused (spec.paused): {counts}; resume it with kubectl rollout resume."
-        steps += [f"kubectl rollout resume deployment/{name} -n {ns}"]
-        return done(Cause.HEALTHY, Confidence.HIGH, Severity.OK, summary)
-    if s.suspended:
-        summary = f"Job {name} is suspended (spec.suspend): it creates no pods until resumed."
-        return done(Cause.HEALTHY, Confidence.HIGH, Severity.OK, summary)
-    if rollout == "scaled-to-zero":
-        return done(Cause.HEALTHY, Confidence.HIGH, Severity.OK, f"{what} is scaled to zero replicas.")
-    if s.complete:
-        summary = (f"Job {name} completed: {counts}." if kind == "Job"
-                   else f"{what}'s rollout is complete: {counts}, {rev_text} everywhere.")
-        return done(Cause.COMPLETED if kind == "Job" else Cause.HEALTHY, Confidence.HIGH, Severity.OK, summary)
-    if stuck:
-        # past the deadline with no pod that explains it: say what was seen and what is missing
-        summary = (f"{what} is stuck past its progress deadline: {counts}, and no pod of {rev_text} says why "
-                   f"(events expired, or the pods are gone).{serving_note}")
-        steps += [describe, f"kubectl get pods -n {ns} -o wide", f"kubectl get events -n {ns} --sort-by=.lastTimestamp"]
-        return done(Cause.UNKNOWN, Confidence.LOW, Severity.CRITICAL, summary)
-    waited = s.waited()
-    since = f" for {human_duration(waited)}" if waited is not None else ""
-    if rollout == "degraded":
-        summary = f"{what} has every pod of {rev_text}, {counts}; none of them reports trouble (starting, or just restarted)."
-    else:
-        summary = f"{what}'s rollout is in progress{since}: {counts}; no pod of {rev_text} has trouble yet.{serving_note}"
-    steps += [f"kubectl rollout status {kind.lower()}/{name} -n {ns}"] if kind != "Job" else [describe]
-    return done(Cause.HEALTHY, Confidence.MEDIUM, Severity.OK, summary)
 
 
 # --------------------------------------------------------------------------- scan's view
