@@ -36,6 +36,13 @@ def test_authority_order_pinned():
         "scaled-to-zero", "complete", "stuck-unexplained", "degraded", "in-progress"]
 
 
+def test_the_workload_rules_read_failed_create_events_only():
+    """What a scan keeps for its workload pass is derived from the rules' declared reads."""
+    from probectl.core.workload import EVENT_REASONS
+
+    assert EVENT_REASONS == {"FailedCreate"}
+
+
 def test_ids_are_their_own_and_documented():
     ids = [r.id for r in WORKLOAD]
     assert len(set(ids)) == len(ids) and not set(ids) & {r.id for r in pod_rules.ALL}

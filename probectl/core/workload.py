@@ -26,7 +26,7 @@ from probectl.core.model import (
 )
 from probectl.core.objects import dicts, get, text
 from probectl.core.refusals import refusal_kind, refusal_phrase, refusal_steps, strip_prefix
-from probectl.core.workload_rules import WORKLOAD, verdict
+from probectl.core.workload_rules import EVENT_REASONS, WORKLOAD, verdict
 from probectl.core.workload_shape import (
     DEFAULT_PROGRESS_DEADLINE,
     REVISION,
@@ -54,7 +54,7 @@ for _kind, _names, _group in (
 # the public names of the workload verdict, wherever they live (cli/, render/, mcp_server
 # and the tests import them from here)
 __all__ = [
-    "DEFAULT_PROGRESS_DEADLINE", "KINDS", "REVISION", "SHOW_PODS", "WORKLOAD", "WORKLOAD_KINDS", "PodTally",
+    "DEFAULT_PROGRESS_DEADLINE", "EVENT_REASONS", "KINDS", "REVISION", "SHOW_PODS", "WORKLOAD", "WORKLOAD_KINDS", "PodTally",
     "candidate", "compact_workload", "diagnose_workload", "group_pods", "is_finding", "judge_scope", "latest_job",
     "parse_ref", "refusal_kind", "refusal_phrase", "refusal_steps", "severity_of", "strip_prefix",
 ]

@@ -383,6 +383,10 @@ WORKLOAD: tuple[Rule, ...] = (
 )
 
 
+# the reasons of the events the workload rules read: a scan keeps these for its workload pass
+EVENT_REASONS: frozenset[str] = frozenset().union(*(r.event_reasons for r in WORKLOAD))
+
+
 def conclude(f: WorkloadFacts, v: WorkloadVerdict) -> WorkloadDiagnosis:
     """The WorkloadDiagnosis of a rule's verdict: what every verdict shares added."""
     s = f.shape
