@@ -9,7 +9,15 @@ Writes, under OUTDIR (keep it outside the repository: the shared corpus is third
   for every case of tests/realworld (corpus "realworld") and of the shared conformance set
   (corpus "conformance");
 - scenarios/<name>.json          `diagnose(sc.pod, sc.events, NOW).to_dict()` for tests/scenarios.py;
-- cluster/scan.json              `scan -A -f DUMP -o json` over `bench/gencluster.py --pods N`.
+- cluster/scan.json              `scan -A -f DUMP -o json` over `bench/gencluster.py --pods N`;
+- rollouts/<name>/why.json       `why KIND/NAME -n NS -f LIST -o json`, and why.txt (text);
+  rollouts/<name>/scan.json      `scan -n NS -f LIST -o json`, and scan.txt (`-o table`)
+  for every rollout of tests/rollouts.py, LIST being its `kubectl get ... -o json` List;
+- rollouts/core/<case>.json      `diagnose_workload(...).to_dict()` for the other workload
+  cases of tests/test_workload.py (variants of the rollouts, built in workload_cases()).
+
+The rollouts are built at tests.builders.NOW (fixed), and a file's verdict is judged at the
+snapshot's own time, so two runs of the same tree write the same bytes.
 
 The CLI runs in-process (probectl.cli.main.main), with NO_COLOR=1 and COLUMNS=120. Compare two
 runs with `diff -r BEFORE AFTER`: any difference is a change in behaviour.
@@ -83,6 +91,79 @@ def scenarios(out: Path) -> int:
     return len(SCENARIOS)
 
 
+def workload_cases() -> dict:
+    """The workload verdicts tests/test_workload.py asks of diagnose_workload beyond the
+    rollouts themselves (a rollout's objects altered, or a workload alone)."""
+    from probectl.core.workload import diagnose_workload
+    from tests import rollouts
+    from tests import workloads as w
+    from tests.builders import NOW
+
+    cases = {}
+    r = rollouts.deploy_new_revision_oom()
+    full = diagnose_workload(r.workload, replicasets=r.replicasets, pods=r.pods, events=r.events, now=NOW)
+    cases["groups_from_scan"] = diagnose_workload(r.workload, replicasets=r.replicasets, events=r.events, now=NOW,
+                                                  pod_groups=list(full.groups))
+    r.events.append(w.failed_create(r.replicasets[1], w.QUOTA, count=3, first=300, last=30))
+    cases["refused_while_crashing"] = diagnose_workload(r.workload, replicasets=r.replicasets, pods=r.pods,
+                                                        events=r.events, now=NOW)
+    r = rollouts.job_backoff_limit()
+    cases["job_failed_pods_gone"] = diagnose_workload(r.workload, pods=[], now=NOW)
+    cases["cronjob_no_job"] = diagnose_workload(w.cronjob("nightly"), jobs=[], now=NOW)
+    cases["cronjob_suspended"] = diagnose_workload(w.cronjob("nightly", suspend=True), jobs=[], now=NOW)
+    d = w.deployment("web", replicas=3, revision=2, ready=2, updated=1, current=4, conditions=[
+        w.cond("Progressing", "True", "ReplicaSetUpdated", w.RS_UPDATED.format(rs="web-7c9d8f6b5"), before=20)])
+    cases["deploy_progressing"] = diagnose_workload(d, now=NOW)
+    cases["deploy_scaled_to_zero"] = diagnose_workload(w.deployment("web", replicas=0, ready=0, updated=0, current=0),
+                                                       now=NOW)
+    cases["deploy_no_rs_stuck"] = diagnose_workload(w.deployment("web", replicas=3, ready=1, updated=1, current=1,
+        conditions=[w.cond("Progressing", "False", "ProgressDeadlineExceeded", w.TIMED_OUT.format(rs="web-1"))]),
+        now=NOW)
+    cases["sts_degraded_no_pods"] = diagnose_workload(w.statefulset("db", replicas=3, ready=1, current=3), now=NOW)
+    cases["sts_slow_start"] = diagnose_workload(w.statefulset("db", replicas=3, ready=0, current=0, created=2000),
+                                                now=NOW)
+    cases["ds_complete"] = diagnose_workload(w.daemonset("agent"), now=NOW)
+    cases["job_suspended"] = diagnose_workload(w.job("x", suspend=True), now=NOW)
+    cases["job_complete"] = diagnose_workload(w.job("x", succeeded=1, conditions=[w.job_cond("Complete", "", "")]),
+                                              now=NOW)
+    s = w.statefulset("db", replicas=1, ready=0, current=0, created=300)
+    msg = ('create Claim data-db-0 for Pod db-0 in StatefulSet db failed error: persistentvolumeclaims "data-db-0" '
+           "is forbidden: exceeded quota: storage-quota, requested: requests.storage=50Gi, used: "
+           "requests.storage=90Gi, limited: requests.storage=100Gi")
+    cases["sts_claim_quota"] = diagnose_workload(
+        s, events=[w.controller_event(s, "FailedCreate", msg, count=3, first=300, last=10)], now=NOW)
+    for kind, message in (("limit_range", 'pods "x" is forbidden: maximum cpu usage per Container is 2, but limit is 4'),
+                          ("other", "Internal error occurred: failed calling webhook")):
+        j = w.job("migrate", active=0, created=300)
+        cases[f"job_refused_{kind}"] = diagnose_workload(
+            j, events=[w.controller_event(j, "FailedCreate", "Error creating: " + message, count=2, first=300,
+                                          last=20)], now=NOW)
+    return cases
+
+
+def rollouts(out: Path) -> int:
+    from tests import rollouts as ro
+
+    n = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for make in ro.ALL:
+            r = make()
+            path = Path(tmp) / f"{r.name}.json"
+            path.write_text(json.dumps(ro.as_list(r.objects)), "utf-8")
+            ns = r.workload["metadata"].get("namespace", "default")
+            d = out / "rollouts" / r.name
+            for fname, args in (("why.json", ("why", r.ref, "-n", ns, "-f", str(path), "-o", "json")),
+                                ("why.txt", ("why", r.ref, "-n", ns, "-f", str(path))),
+                                ("scan.json", ("scan", "-n", ns, "-f", str(path), "-o", "json")),
+                                ("scan.txt", ("scan", "-n", ns, "-f", str(path), "-o", "table"))):
+                status, text = _run(*args)
+                _write(d / fname, f"exit {status}\n" + text.replace(str(path), "LIST").replace(tmp, "TMP"))
+            n += 1
+    for name, diag in workload_cases().items():
+        _write(out / "rollouts" / "core" / f"{name}.json", json.dumps(diag.to_dict(), indent=1, sort_keys=True) + "\n")
+    return n
+
+
 def cluster(out: Path, pods: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         dump = Path(tmp) / "dump"
@@ -107,6 +188,7 @@ def main() -> int:
     if Path(args.shared).is_dir():
         counts["conformance"] = corpus(out, "conformance", Path(args.shared))
     counts["scenarios"] = scenarios(out)
+    counts["rollouts"] = rollouts(out)
     cluster(out, args.pods)
     print(" ".join(f"{k}={v}" for k, v in counts.items()), "cluster=1")
     return 0

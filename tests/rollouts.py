@@ -267,6 +267,88 @@ def cronjob_latest_failed():
                    jobs=[older, latest], summary_has=("nightly-29001440",))
 
 
+@rollout
+def job_failed_pods_gone():
+    # the backoff limit was reached an hour ago and the failed pods were deleted since
+    # (`kubectl delete pod -l job-name=report`, a cleanup job): the Job's Failed condition
+    # is all that is left to say what happened
+    j = w.job("report", failed=3, backoff=2, created=7200, conditions=[
+        w.job_cond("FailureTarget", "BackoffLimitExceeded", "Job has reached the specified backoff limit", before=3000),
+        w.job_cond("Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit", before=3000)])
+    return Rollout("job_failed_pods_gone", "job/report", j, "unknown", "critical", "failed",
+                   summary_has=("BackoffLimitExceeded", "no pod of it is left"))
+
+
+@rollout
+def job_suspended():
+    # Fact: pkg/controller/job/job_controller.go: a suspended Job gets condition Suspended=True,
+    # reason "JobSuspended", message "Job suspended", and a Normal event Suspended "Job suspended"
+    j = w.job("backfill", created=600, suspend=True, conditions=[
+        w.job_cond("Suspended", "JobSuspended", "Job suspended", before=590)])
+    ev = [w.controller_event(j, "Suspended", "Job suspended", type="Normal", first=590, last=590)]
+    return Rollout("job_suspended", "job/backfill", j, "healthy", "ok", "suspended", events=ev,
+                   summary_has=("suspended (spec.suspend)",))
+
+
+@rollout
+def deploy_scaled_to_zero():
+    # `kubectl scale deploy/web --replicas=0`: the ReplicaSet follows, no pod is left; the
+    # Deployment keeps its conditions (deployment/sync.go)
+    new_rs = "web-7c9d8f6b5"
+    d = w.deployment("web", replicas=0, revision=2, ready=0, updated=0, current=0, conditions=[
+        w.cond("Available", "True", "MinimumReplicasAvailable", w.MIN_AVAILABLE, before=86000),
+        w.cond("Progressing", "True", "NewReplicaSetAvailable", w.NEW_RS_AVAILABLE.format(rs=new_rs), before=3000)])
+    rs = w.replicaset(d, "7c9d8f6b5", revision=2, replicas=0, created=86000)
+    return Rollout("deploy_scaled_to_zero", "deploy/web", d, "healthy", "ok", "scaled-to-zero", [rs],
+                   summary_has=("scaled to zero",))
+
+
+@rollout
+def deploy_stuck_deployment_only():
+    # `kubectl get deploy web -o json` alone: a rollout past its progress deadline, with
+    # neither its ReplicaSets nor its pods in the file, and its events gone (the API
+    # server's --event-ttl defaults to 1h); the conditions name the new ReplicaSet
+    new_rs = "web-7c9d8f6b5"
+    d = w.deployment("web", replicas=3, revision=2, ready=3, updated=1, current=4, conditions=[
+        w.cond("Available", "True", "MinimumReplicasAvailable", w.MIN_AVAILABLE, before=86000),
+        w.cond("Progressing", "False", "ProgressDeadlineExceeded", w.TIMED_OUT.format(rs=new_rs), before=3000)])
+    return Rollout("deploy_stuck_deployment_only", "deploy/web", d, "unknown", "critical", "stuck",
+                   summary_has=("stuck past its progress deadline", "no pod of the current revision says why"))
+
+
+@rollout
+def sts_pod_restarting():
+    # every pod of the revision exists; cart-1 was deleted and the StatefulSet controller
+    # recreated it (same name) seconds ago: not ready yet, within its readiness probe's
+    # initialDelaySeconds
+    s = w.statefulset("cart", replicas=2, ready=1, current=2, created=86400)
+    pods = []
+    for i, started in enumerate((80000, 5)):
+        p = w.owned_pod(s, f"cart-{i}", [status("api", b.running(started), None, ready=i == 0)],
+                        labels={"controller-revision-hash": "cart-1", "statefulset.kubernetes.io/pod-name": f"cart-{i}"},
+                        created=started + 1)
+        p["spec"]["containers"][0]["readinessProbe"] = http_probe("/ready", delay=30)
+        pods.append(p)
+    return Rollout("sts_pod_restarting", "sts/cart", s, "healthy", "ok", "degraded", [], pods,
+                   summary_has=("none of them reports trouble",))
+
+
+@rollout
+def deploy_rolling_within_deadline():
+    # a rolling update under way: the new ReplicaSet's first pod started 10s ago and is not
+    # ready yet (readiness initialDelaySeconds 15); Progressing=True ReplicaSetUpdated
+    new_rs = "web-7c9d8f6b5"
+    d = w.deployment("web", replicas=3, revision=2, ready=3, updated=1, current=4, conditions=[
+        w.cond("Available", "True", "MinimumReplicasAvailable", w.MIN_AVAILABLE, before=86000),
+        w.cond("Progressing", "True", "ReplicaSetUpdated", w.RS_UPDATED.format(rs=new_rs), before=12)])
+    old = w.replicaset(d, "5d4f8b7c9", revision=1, replicas=3, created=86400)
+    new = w.replicaset(d, "7c9d8f6b5", revision=2, replicas=1, ready=0, created=15)
+    p = w.rs_pod(new, "n0", [status("api", b.running(10), None, ready=False)], created=14)
+    p["spec"]["containers"][0]["readinessProbe"] = http_probe("/ready", delay=15)
+    return Rollout("deploy_rolling_within_deadline", "deploy/web", d, "healthy", "ok", "progressing", [old, new],
+                   _healthy_old(old) + [p], summary_has=("in progress", "still serve"))
+
+
 BY_NAME = {fn.__name__: fn for fn in ALL}
 
 

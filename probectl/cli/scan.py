@@ -204,6 +204,7 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, set
     from probectl.core import scan as core
     from probectl.core.diagnose import event_time, snapshot_time
     from probectl.core.select import field_matcher, label_matcher
+    from probectl.core.workload import EVENT_REASONS as WORKLOAD_EVENTS
     from probectl.core.workload import PodTally
     from probectl.sources.files import load
 
@@ -211,11 +212,11 @@ def _from_files(paths, namespaces, all_namespaces, selector, field_selector, set
     newest = []
     tally = PodTally()
     on_item = scan_workloads.tallying(on_item, tally)
-    failed_creates: list[dict] = []  # the controllers' FailedCreate events, for the workload pass
+    failed_creates: list[dict] = []  # the events the workload rules read (FailedCreate), for the workload pass
 
     def on_event(raw: dict) -> None:
         index.add(raw)
-        if raw.get("reason") == "FailedCreate":
+        if raw.get("reason") in WORKLOAD_EVENTS:
             failed_creates.append(raw)
         t = event_time(raw)
         if t and (not newest or t > newest[0]):

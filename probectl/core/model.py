@@ -421,6 +421,7 @@ class WorkloadDiagnosis:
     refused: str = ""  # the controller's own message when pod creation is refused
     refusal: str = ""  # quota | pod-security | webhook | service-account | limit-range | other
     as_of: datetime | None = None
+    rule: str = ""  # id of the deciding workload rule, D01... (internal, not in the JSON)
 
     @property
     def ref(self) -> str:

@@ -352,56 +352,62 @@ class Tracker:
         if "evicted" in flags:
             return found  # its containers' placeholder terminations are the eviction, said once
         for cname, c in after.items():
-            old = before.get(cname)
-            self._close_quiet(key, cname, old if old is not None else c, now)
-            new_end = bool(c.finished) and (old is None or old.finished != c.finished)
-            new_wait = bool(c.waiting) and (old is None or old.waiting != c.waiting)
-            if old is not None and old.ready and c.running and not c.ready:
-                found += self._unready(key, cname, c, now)  # the failures may have come before this update
-            if not (new_end or new_wait):
-                continue
-            cd = next((x for x in diag().containers if x.name == cname), None)
-            if cd is None:
-                continue
-            ended = new_end and self.seen.add((key, cname, c.finished))
-            t = cd.last_termination
-            if ended and t is not None:
-                self._close_quiet(key, cname, None, now, t.started_at, t.finished_at)
-            explained = cd.last_restart if (cd.history and cd.last_restart) else None
-            trouble = cd.type != "ephemeral" and (cd.severity is not Severity.OK or explained is not None)
-            ikey = (key, cname, "restart")
-            stage = RESTART if ended and trouble else 0
-            if new_wait and c.waiting == "CrashLoopBackOff":
-                inc = self.incidents.get(ikey)
-                seen_restarts = (inc.restarts if inc else 0) + (1 if stage else 0)
-                if seen_restarts >= 2 or c.restarts >= 3:
-                    stage = CRASHLOOP  # it crashed again after a restart: a loop, not a single failure
-            if stage:
-                prior = self.incidents.get(ikey)
-                if stage == RESTART and prior is not None and prior.stage == KILL:
-                    prior.stage = RESTART  # the restart the kill announced: said already
-                    inc, report = prior, False
-                    prior.repeats += 1
-                else:
-                    inc, report = self._incident(ikey, stage, now)
-                if ended:
-                    inc.restarts += 1
-                if report:
-                    cause = explained.cause if explained else cd.cause
-                    summary = explained.summary if explained else cd.summary
-                    kind = "termination"
-                    if stage == CRASHLOOP:
-                        kind, summary = "crashloop", f"Crash-looping after {c.restarts} restart{'s' if c.restarts != 1 else ''}: {summary}"
-                    found.append(self._line(inc, Finding(
-                        (t.finished_at if t and t.finished_at and stage == RESTART else now), ns, name, cname, kind,
-                        cause.value, summary, t.exit_code if t else None, t.signal if t else None,
-                        (t.reason if t else "") if stage == RESTART else c.waiting, t.message if t else "")))
-            if new_wait and (c.waiting in IMAGE_PULL or c.waiting in CONFIG_WAITING):
-                kind = "image-pull" if c.waiting in IMAGE_PULL else "config-error"
-                inc, report = self._incident((key, cname, "waiting"), 1, now)
-                if report:
-                    found.append(self._line(inc, Finding(now, ns, name, cname, kind, cd.cause.value, cd.summary,
-                                                         reason=c.waiting, message=cd.state_message)))
+            found += self._container_update(key, ns, name, cname, before.get(cname), c, diag, now)
+        return found
+
+    def _container_update(self, key, ns: str, name: str, cname: str, old, c, diag, now) -> list[Finding]:
+        """One container's change between two updates of its pod: a termination, a crash
+        loop, a probe-failure unreadiness, an image pull or configuration wait."""
+        found: list[Finding] = []
+        self._close_quiet(key, cname, old if old is not None else c, now)
+        new_end = bool(c.finished) and (old is None or old.finished != c.finished)
+        new_wait = bool(c.waiting) and (old is None or old.waiting != c.waiting)
+        if old is not None and old.ready and c.running and not c.ready:
+            found += self._unready(key, cname, c, now)  # the failures may have come before this update
+        if not (new_end or new_wait):
+            return found
+        cd = next((x for x in diag().containers if x.name == cname), None)
+        if cd is None:
+            return found
+        ended = new_end and self.seen.add((key, cname, c.finished))
+        t = cd.last_termination
+        if ended and t is not None:
+            self._close_quiet(key, cname, None, now, t.started_at, t.finished_at)
+        explained = cd.last_restart if (cd.history and cd.last_restart) else None
+        trouble = cd.type != "ephemeral" and (cd.severity is not Severity.OK or explained is not None)
+        ikey = (key, cname, "restart")
+        stage = RESTART if ended and trouble else 0
+        if new_wait and c.waiting == "CrashLoopBackOff":
+            inc = self.incidents.get(ikey)
+            seen_restarts = (inc.restarts if inc else 0) + (1 if stage else 0)
+            if seen_restarts >= 2 or c.restarts >= 3:
+                stage = CRASHLOOP  # it crashed again after a restart: a loop, not a single failure
+        if stage:
+            prior = self.incidents.get(ikey)
+            if stage == RESTART and prior is not None and prior.stage == KILL:
+                prior.stage = RESTART  # the restart the kill announced: said already
+                inc, report = prior, False
+                prior.repeats += 1
+            else:
+                inc, report = self._incident(ikey, stage, now)
+            if ended:
+                inc.restarts += 1
+            if report:
+                cause = explained.cause if explained else cd.cause
+                summary = explained.summary if explained else cd.summary
+                kind = "termination"
+                if stage == CRASHLOOP:
+                    kind, summary = "crashloop", f"Crash-looping after {c.restarts} restart{'s' if c.restarts != 1 else ''}: {summary}"
+                found.append(self._line(inc, Finding(
+                    (t.finished_at if t and t.finished_at and stage == RESTART else now), ns, name, cname, kind,
+                    cause.value, summary, t.exit_code if t else None, t.signal if t else None,
+                    (t.reason if t else "") if stage == RESTART else c.waiting, t.message if t else "")))
+        if new_wait and (c.waiting in IMAGE_PULL or c.waiting in CONFIG_WAITING):
+            kind = "image-pull" if c.waiting in IMAGE_PULL else "config-error"
+            inc, report = self._incident((key, cname, "waiting"), 1, now)
+            if report:
+                found.append(self._line(inc, Finding(now, ns, name, cname, kind, cd.cause.value, cd.summary,
+                                                     reason=c.waiting, message=cd.state_message)))
         return found
 
     def baseline_event(self, raw: dict) -> None:

@@ -10,7 +10,6 @@ conditions, which revision is current and whether old pods still serve.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -25,7 +24,17 @@ from probectl.core.model import (
     Severity,
     WorkloadDiagnosis,
 )
-from probectl.core.objects import dicts, get, human_duration, integer, parse_time, text
+from probectl.core.objects import dicts, get, text
+from probectl.core.refusals import refusal_kind, refusal_phrase, refusal_steps, strip_prefix
+from probectl.core.workload_rules import EVENT_REASONS, WORKLOAD, verdict
+from probectl.core.workload_shape import (
+    DEFAULT_PROGRESS_DEADLINE,
+    REVISION,
+    Shape,
+    num,
+    owned_by,
+    same_ns,
+)
 
 # kubectl's spellings (resource, plural, short name, resource.group) -> kind
 KINDS: dict[str, str] = {}
@@ -42,12 +51,15 @@ for _kind, _names, _group in (
         KINDS[f"{_n}.{_group}"] = _kind
         KINDS[f"{_n}.{_group}/v1"] = _kind
 
+# the public names of the workload verdict, wherever they live (cli/, render/, mcp_server
+# and the tests import them from here)
+__all__ = [
+    "DEFAULT_PROGRESS_DEADLINE", "EVENT_REASONS", "KINDS", "REVISION", "SHOW_PODS", "WORKLOAD", "WORKLOAD_KINDS", "PodTally",
+    "candidate", "compact_workload", "diagnose_workload", "group_pods", "is_finding", "judge_scope", "latest_job",
+    "parse_ref", "refusal_kind", "refusal_phrase", "refusal_steps", "severity_of", "strip_prefix",
+]
+
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob")
-# Fact: kube-controller-manager's default progressDeadlineSeconds for a Deployment
-# (k8s.io/api apps/v1 DeploymentSpec: "Defaults to 600s"); StatefulSets and DaemonSets
-# have none, so the same span is used for them.
-DEFAULT_PROGRESS_DEADLINE = 600
-REVISION = "deployment.kubernetes.io/revision"
 SHOW_PODS = 5
 
 
@@ -76,118 +88,6 @@ def compact_workload(obj: dict, kind: str = "") -> dict:
             "status": obj.get("status") if isinstance(obj.get("status"), dict) else {}}
 
 
-# --------------------------------------------------------------------------- refusals
-
-# Fact: the admission errors the API server returns for a pod create, which the controllers
-# quote in their FailedCreate events ("Error creating: %v" in pkg/controller/controller_utils.go
-# for ReplicaSets, DaemonSets and Jobs; "create Pod %s in StatefulSet %s failed error: %s" in
-# pkg/controller/statefulset/stateful_pod_control.go):
-# - ResourceQuota admission: "exceeded quota: %s, requested: %s, used: %s, limited: %s"
-#   (staging/src/k8s.io/apiserver/pkg/admission/plugin/resourcequota/controller.go; "Exceeded
-#   quota" before Kubernetes 1.9)
-# - PodSecurity admission: `violates PodSecurity %q: %s` (k8s.io/pod-security-admission,
-#   "pod violates PodSecurity" in its first releases)
-# - webhooks: `admission webhook %q denied the request: %s` (apiserver webhook errors)
-# - ServiceAccount admission: "error looking up service account %s/%s: %w" wrapping
-#   `serviceaccount "NAME" not found` (plugin/pkg/admission/serviceaccount)
-# - LimitRanger: "maximum cpu usage per Container is ..." / "minimum memory usage per ..."
-_REFUSALS = (
-    ("quota", re.compile(r"exceeded quota: ([^,\s]+)", re.I)),
-    ("pod-security", re.compile(r'violates PodSecurity "([^"]+)"')),
-    ("webhook", re.compile(r'admission webhook "([^"]+)" denied the request')),
-    ("service-account", re.compile(r'error looking up service account [^:]*: serviceaccount "([^"]+)" not found'
-                                   r'|serviceaccount "([^"]+)" not found')),
-    ("limit-range", re.compile(r"(?:maximum|minimum) (?:cpu|memory|ephemeral-storage) usage per (?:Container|Pod)"
-                               r"|must be less than or equal to (?:cpu|memory) limit")),
-)
-
-_REFUSAL_TEXT = {
-    "quota": 'the ResourceQuota "{0}" is exceeded',
-    "pod-security": 'the pod spec violates PodSecurity "{0}"',
-    "webhook": 'the admission webhook "{0}" denied them',
-    "service-account": 'the service account "{0}" does not exist',
-    "limit-range": "a LimitRange forbids their resources",
-    "other": "the API server refused them",
-}
-
-
-def refusal_kind(message: str) -> tuple[str, str]:
-    """(quota | pod-security | webhook | service-account | limit-range | other, the name it
-    names: the quota, the policy level, the webhook, the service account)."""
-    for kind, pattern in _REFUSALS:
-        m = pattern.search(message)
-        if m:
-            return kind, next((g for g in m.groups() if g), "") if m.groups() else ""
-    return "other", ""
-
-
-def _refusal_phrase(kind: str, name: str) -> str:
-    return _REFUSAL_TEXT[kind].format(name) if (name or "{0}" not in _REFUSAL_TEXT[kind]) else _REFUSAL_TEXT["other"]
-
-
-def _strip_prefix(message: str) -> str:
-    """The admission error without the controller's wrapper ("Error creating: ")."""
-    for prefix in ("Error creating: ",):
-        if message.startswith(prefix):
-            return message[len(prefix):]
-    # "create Pod web-0 in StatefulSet web failed error: ..."; its claims: "create Claim
-    # data-web-0 for Pod web-0 in StatefulSet web failed error: ..." (stateful_pod_control.go)
-    m = re.match(r"create (?:Pod|Claim) \S+ (?:for Pod \S+ )?in StatefulSet \S+ failed error: (.*)", message, re.S)
-    return m.group(1) if m else message
-
-
-# --------------------------------------------------------------------------- small helpers
-
-
-def _owned_by(obj: dict, owner: dict) -> bool:
-    uid = text(owner, "metadata", "uid")
-    for ref in dicts(obj, "metadata", "ownerReferences"):
-        if uid and text(ref, "uid"):
-            if text(ref, "uid") == uid:
-                return True
-        elif text(ref, "kind") == text(owner, "kind") and text(ref, "name") == text(owner, "metadata", "name"):
-            return True
-    return False
-
-
-def _same_ns(obj: dict, ns: str) -> bool:
-    return (text(obj, "metadata", "namespace") or "default") == ns
-
-
-def _cond(obj: dict, ctype: str) -> dict:
-    return next((c for c in dicts(obj, "status", "conditions") if c.get("type") == ctype), {})
-
-
-def _conditions(obj: dict) -> tuple[dict, ...]:
-    keep = ("type", "status", "reason", "message", "lastUpdateTime", "lastTransitionTime")
-    return tuple({k: c.get(k) for k in keep if c.get(k) is not None} for c in dicts(obj, "status", "conditions"))
-
-
-def _quote(c: dict) -> str:
-    msg = text(c, "message")
-    return f"{text(c, 'type')}={text(c, 'status')} {text(c, 'reason')}" + (f': "{msg}"' if msg else "")
-
-
-def _revision(rs: dict) -> int:
-    try:
-        return int(text(rs, "metadata", "annotations", REVISION) or 0)
-    except ValueError:
-        return 0
-
-
-def _created(obj: dict) -> datetime | None:
-    return parse_time(get(obj, "metadata", "creationTimestamp"))
-
-
-def _int(obj: dict, *path, default: int = 0) -> int:
-    v = integer(obj, *path, default=None)
-    return default if v is None else v
-
-
-def _pods(n: int) -> str:
-    return f"{n} pod{'s' if n != 1 else ''}"
-
-
 def group_pods(diagnoses: Iterable[Diagnosis]) -> list[PodGroup]:
     """Troubled pods grouped by cause, worst first (severity, then how many); each group's
     representative is the pod that shows it best (a crash line, then the most restarts)."""
@@ -208,208 +108,13 @@ def group_pods(diagnoses: Iterable[Diagnosis]) -> list[PodGroup]:
     return out
 
 
-# --------------------------------------------------------------------------- the workload's shape
-
-
-class _Shape:
-    """What the verdict needs of a workload, whatever its kind: desired/ready counts, the
-    current revision's pods, whether it is done, paused, past its deadline."""
-
-    def __init__(self, w: dict, kind: str, replicasets: list[dict], pods: list[dict], now: datetime | None):
-        self.w, self.kind, self.now = w, kind, now
-        self.ns = text(w, "metadata", "namespace") or "default"
-        self.name = text(w, "metadata", "name")
-        self.current_rs: dict | None = None
-        self.current_name = ""  # the current ReplicaSet's name when only the conditions tell it
-        self.old_rs: list[dict] = []
-        self.revision: dict = {}
-        self.replicas: dict = {}
-        self.paused = False
-        self.suspended = False
-        self.deadline_exceeded = False
-        self.complete = False
-        self.settled = False  # every pod of the current revision created, whether ready or not
-        self.failed: dict = {}  # a Job's Failed (or FailureTarget) condition
-        self.current_pods: list[dict] = []
-        self.old_pods: list[dict] = []
-        self.objects = {(kind, self.name)}  # whose events are the workload's
-        getattr(self, "_" + kind.lower())(replicasets, pods)
-
-    # each kind ------------------------------------------------------------------------
-
-    def _deployment(self, replicasets, pods):
-        w = self.w
-        mine = [rs for rs in replicasets if _same_ns(rs, self.ns) and _owned_by(rs, w)]
-        want = text(w, "metadata", "annotations", REVISION)
-        cur = next((rs for rs in mine if want and text(rs, "metadata", "annotations", REVISION) == want), None)
-        if cur is None and mine:
-            cur = max(mine, key=lambda rs: (_revision(rs), text(rs, "metadata", "creationTimestamp")))
-        self.current_rs = cur
-        self.old_rs = sorted((rs for rs in mine if rs is not cur), key=_revision, reverse=True)
-        self.objects |= {("ReplicaSet", text(rs, "metadata", "name")) for rs in mine}
-        if cur is None:  # no ReplicaSets at hand (a scan): the conditions name the new one
-            m = re.search(r'ReplicaSet "([^"]+)"', text(_cond(w, "Progressing"), "message"))
-            if m:
-                self.objects.add(("ReplicaSet", m.group(1)))
-                self.current_name = m.group(1)
-        for p in pods:
-            if not _same_ns(p, self.ns):
-                continue
-            if cur is not None and _owned_by(p, cur):
-                self.current_pods.append(p)
-            elif any(_owned_by(p, rs) for rs in self.old_rs):
-                self.old_pods.append(p)
-        desired = _int(w, "spec", "replicas", default=1)
-        st = lambda *k: _int(w, "status", *k)  # noqa: E731
-        self.replicas = {"desired": desired, "current": st("replicas"), "updated": st("updatedReplicas"),
-                         "ready": st("readyReplicas"), "available": st("availableReplicas"),
-                         "unavailable": st("unavailableReplicas")}
-        self.created_current = self.replicas["updated"]
-        if cur is not None:
-            self.revision = {"current": self._rs_info(cur),
-                             "previous": [self._rs_info(rs) for rs in self.old_rs if _int(rs, "status", "replicas")
-                                          or _int(rs, "spec", "replicas")]}
-            self.created_current = max(self.created_current, _int(cur, "status", "replicas"))
-        progressing = _cond(w, "Progressing")
-        self.paused = bool(get(w, "spec", "paused")) or text(progressing, "reason") == "DeploymentPaused"
-        # Fact: pkg/controller/deployment/util/deployment_util.go: Progressing=False with
-        # reason ProgressDeadlineExceeded, 'ReplicaSet "%s" has timed out progressing.'
-        self.deadline_exceeded = (text(progressing, "status") == "False"
-                                  and text(progressing, "reason") == "ProgressDeadlineExceeded")
-        gen, seen = _int(w, "metadata", "generation"), _int(w, "status", "observedGeneration")
-        r = self.replicas
-        # kubectl rollout status's test (pkg/kubectl/polymorphichelpers/rollout_status.go)
-        self.settled = seen >= gen and r["updated"] >= desired and r["current"] <= r["updated"]
-        self.complete = self.settled and r["available"] >= r["updated"]
-        self.ready, self.desired = r["ready"], desired
-
-    def _replicaset(self, replicasets, pods):
-        w = self.w
-        self.current_rs = w
-        self.current_pods = [p for p in pods if _same_ns(p, self.ns) and _owned_by(p, w)]
-        desired = _int(w, "spec", "replicas", default=1)
-        self.replicas = {"desired": desired, "current": _int(w, "status", "replicas"),
-                         "ready": _int(w, "status", "readyReplicas"), "available": _int(w, "status", "availableReplicas")}
-        self.revision = {"current": self._rs_info(w), "previous": []}
-        self.created_current = self.replicas["current"]
-        self.settled = self.replicas["current"] == desired
-        self.complete = self.settled and self.replicas["ready"] >= desired
-        self.ready, self.desired = self.replicas["ready"], desired
-
-    def _statefulset(self, replicasets, pods):
-        w = self.w
-        update = text(w, "status", "updateRevision")
-        current = text(w, "status", "currentRevision")
-        for p in pods:
-            if not (_same_ns(p, self.ns) and _owned_by(p, w)):
-                continue
-            h = text(p, "metadata", "labels", "controller-revision-hash")
-            (self.old_pods if update and h and h != update else self.current_pods).append(p)
-        desired = _int(w, "spec", "replicas", default=1)
-        st = lambda *k: _int(w, "status", *k)  # noqa: E731
-        self.replicas = {"desired": desired, "current": st("replicas"), "updated": st("updatedReplicas"),
-                         "ready": st("readyReplicas"), "available": st("availableReplicas")}
-        self.revision = {"current": {"name": update or None, "replicas": st("updatedReplicas")},
-                         "previous": ([{"name": current, "replicas": st("currentReplicas")}]
-                                      if current and update and current != update else [])}
-        self.created_current = max(len(self.current_pods), st("replicas") if not update or update == current else 0)
-        gen, seen = _int(w, "metadata", "generation"), st("observedGeneration")
-        self.settled = (seen >= gen and st("replicas") == desired
-                        and (not update or update == current or st("updatedReplicas") >= desired))
-        self.complete = self.settled and st("readyReplicas") >= desired
-        self.ready, self.desired = st("readyReplicas"), desired
-
-    def _daemonset(self, replicasets, pods):
-        w = self.w
-        gen = text(w, "metadata", "generation")
-        for p in pods:
-            if not (_same_ns(p, self.ns) and _owned_by(p, w)):
-                continue
-            g = text(p, "metadata", "labels", "pod-template-generation")
-            (self.old_pods if gen and g and g != gen else self.current_pods).append(p)
-        st = lambda *k: _int(w, "status", *k)  # noqa: E731
-        desired = st("desiredNumberScheduled")
-        self.replicas = {"desired": desired, "current": st("currentNumberScheduled"),
-                         "updated": st("updatedNumberScheduled"), "ready": st("numberReady"),
-                         "available": st("numberAvailable"), "unavailable": st("numberUnavailable"),
-                         "misscheduled": st("numberMisscheduled")}
-        self.revision = {"current": {"generation": _int(w, "metadata", "generation")}, "previous": []}
-        self.created_current = st("updatedNumberScheduled") if st("updatedNumberScheduled") else st("currentNumberScheduled")
-        seen = st("observedGeneration")
-        self.settled = (seen >= _int(w, "metadata", "generation") and st("updatedNumberScheduled") >= desired
-                        and st("currentNumberScheduled") >= desired)
-        self.complete = self.settled and st("numberAvailable") >= desired
-        self.ready, self.desired = st("numberReady"), desired
-
-    def _job(self, replicasets, pods):
-        w = self.w
-        self.current_pods = [p for p in pods if _same_ns(p, self.ns) and _owned_by(p, w)]
-        st = lambda *k: _int(w, "status", *k)  # noqa: E731
-        completions = integer(w, "spec", "completions", default=None)
-        self.replicas = {"completions": completions, "parallelism": _int(w, "spec", "parallelism", default=1),
-                         "active": st("active"), "ready": st("ready"), "succeeded": st("succeeded"),
-                         "failed": st("failed"), "backoffLimit": integer(w, "spec", "backoffLimit", default=None)}
-        self.created_current = st("active")
-        self.suspended = bool(get(w, "spec", "suspend"))
-        # Fact: pkg/controller/job/job_controller.go: Failed=True with reason BackoffLimitExceeded
-        # ("Job has reached the specified backoff limit"), DeadlineExceeded ("Job was active
-        # longer than specified deadline"), PodFailurePolicy (the matching rule's message),
-        # MaxFailedIndexesExceeded; since 1.31 FailureTarget comes first, Complete after
-        # SuccessCriteriaMet.
-        for ctype in ("Failed", "FailureTarget"):
-            c = _cond(w, ctype)
-            if text(c, "status") == "True":
-                self.failed = c
-                break
-        done = _cond(w, "Complete")
-        self.complete = text(done, "status") == "True" or text(_cond(w, "SuccessCriteriaMet"), "status") == "True"
-        self.ready, self.desired = st("ready"), completions or 1
-
-    # shared -----------------------------------------------------------------------------
-
-    def _rs_info(self, rs: dict) -> dict:
-        return {"name": text(rs, "metadata", "name"), "revision": _revision(rs) or None,
-                "replicas": _int(rs, "status", "replicas"), "ready": _int(rs, "status", "readyReplicas"),
-                "available": _int(rs, "status", "availableReplicas"),
-                "createdAt": text(rs, "metadata", "creationTimestamp") or None}
-
-    def old_serving(self) -> int:
-        """Pods of earlier revisions that are still ready (serving while the new one fails)."""
-        if self.old_rs:
-            return sum(_int(rs, "status", "readyReplicas") for rs in self.old_rs)
-        n = 0
-        for p in self.old_pods:
-            ready = next((c for c in dicts(p, "status", "conditions") if c.get("type") == "Ready"), {})
-            n += text(ready, "status") == "True"
-        return n
-
-    def waited(self) -> float | None:
-        """Seconds since the current revision started (its ReplicaSet, else the newest of the
-        current pods and the workload)."""
-        times = [t for t in ([_created(self.current_rs)] if self.current_rs is not None else []) if t]
-        times += [t for t in (_created(p) for p in self.current_pods) if t]
-        if not times:
-            times = [t for t in (_created(self.w),) if t]
-        if not times or self.now is None:
-            return None
-        return (self.now - max(times)).total_seconds()
-
-    def past_deadline(self) -> bool:
-        if self.kind == "Deployment":
-            return self.deadline_exceeded
-        if self.kind in ("Job",) or self.complete or self.settled:
-            return False  # settled: no rollout under way, its pods' own verdicts say the rest
-        waited = self.waited()
-        return waited is not None and waited > DEFAULT_PROGRESS_DEADLINE
-
-
 # --------------------------------------------------------------------------- the verdict
 
 
 def latest_job(cronjob: dict, jobs: list[dict]) -> dict | None:
     """The CronJob's most recent Job (by creation time, then name)."""
     ns = text(cronjob, "metadata", "namespace") or "default"
-    mine = [j for j in jobs if _same_ns(j, ns) and _owned_by(j, cronjob)]
+    mine = [j for j in jobs if same_ns(j, ns) and owned_by(j, cronjob)]
     if not mine:
         return None
     return max(mine, key=lambda j: (text(j, "metadata", "creationTimestamp"), text(j, "metadata", "name")))
@@ -432,13 +137,13 @@ def diagnose_workload(workload: dict, *, replicasets: Iterable[dict] = (), pods:
         return _cronjob(workload, list(jobs), list(pods), raw_events, now, recent, events_note, clock_known,
                         pod_groups, pod_diagnoses)
     replicasets, pods = list(replicasets), list(pods)
-    shape = _Shape(workload, kind, replicasets, pods, now)
+    shape = Shape(workload, kind, replicasets, pods, now)
     mine = [e for e in raw_events if (e.kind, e.name) in shape.objects and (not e.namespace or e.namespace == shape.ns)]
     mine.sort(key=lambda e: (e.last or e.first or datetime.min.replace(tzinfo=now.tzinfo if now else None)))
     if pod_groups is None:
         pod_groups = group_pods(_judge(shape.current_pods, raw_events, now, recent, events_note, clock_known,
                                        pod_diagnoses))
-    return _verdict(shape, mine, pod_groups, now, events_note)
+    return verdict(shape, mine, pod_groups, now, events_note)
 
 
 def _judge(pods, events, now, recent, events_note, clock_known, known) -> list[Diagnosis]:
@@ -476,187 +181,6 @@ def _cronjob(cj, jobs, pods, events, now, recent, events_note, clock_known, pod_
     return dataclasses.replace(d, via=("CronJob", name), summary=summary)
 
 
-def _verdict(s: _Shape, wevents: list[EventRecord], groups: list[PodGroup], now, events_note) -> WorkloadDiagnosis:
-    kind, ns, name = s.kind, s.ns, s.name
-    evidence: list[str] = []
-    steps: list[str] = []
-    warnings: list[str] = [events_note] if events_note else []
-    conditions = _conditions(s.w)
-    for c in conditions:
-        if c.get("type") == "ReplicaFailure" and c.get("status") == "True":
-            evidence.append(f"{kind} condition ReplicaFailure=True {text(c, 'reason')} (the same message)")
-        elif c.get("type") in ("Progressing", "Available", "Failed", "FailureTarget", "Complete",
-                               "SuccessCriteriaMet", "Suspended"):
-            evidence.append(f"{kind} condition " + _quote(c))
-    if s.current_rs is not None and kind == "Deployment":
-        rf = _cond(s.current_rs, "ReplicaFailure")
-        if text(rf, "status") == "True":
-            evidence.append(f"ReplicaSet {text(s.current_rs, 'metadata', 'name')} condition ReplicaFailure=True "
-                            f"{text(rf, 'reason')} (the same message)")
-
-    # the controller's refusal: a ReplicaFailure condition, else its FailedCreate events
-    refused = ""
-    for obj in ([s.w] + ([s.current_rs] if s.current_rs is not None and s.current_rs is not s.w else [])):
-        c = _cond(obj, "ReplicaFailure")
-        if text(c, "status") == "True" and text(c, "reason") == "FailedCreate" and text(c, "message"):
-            refused = text(c, "message")
-    current_objects = {(kind, name)} | ({("ReplicaSet", text(s.current_rs, "metadata", "name"))}
-                                        if s.current_rs is not None else set())
-    if s.current_name:
-        current_objects.add(("ReplicaSet", s.current_name))
-    failed_creates = [e for e in wevents if e.reason == "FailedCreate" and (e.kind, e.name) in current_objects]
-    if failed_creates:
-        last = failed_creates[-1]
-        refused = _strip_prefix(last.message)
-        times = f" ({last.count}x" + (f", last {human_duration((now - last.last).total_seconds())} ago" if now and last.last else "") + ")"
-        evidence.append(f"{last.type} event FailedCreate on {last.kind} {last.name}{times} from "
-                        f"{last.source or 'the controller'} (the same message)")
-    if kind == "Job":  # a Job wants `parallelism` pods at a time until it completes or fails
-        missing = 0 if (s.complete or s.failed or s.suspended) else max(
-            0, (s.replicas.get("parallelism") or 1) - s.replicas.get("active", 0))
-    else:
-        missing = max(0, s.desired - s.created_current)
-    refusal, refusal_name = refusal_kind(refused) if refused else ("", "")
-    refusal_current = bool(refused) and missing > 0
-
-    serving = s.old_serving()
-    serving_note = ""
-    if serving and kind in ("Deployment", "StatefulSet", "DaemonSet"):
-        prev = s.revision.get("previous") or []
-        which = f" (ReplicaSet {prev[0]['name']}, revision {prev[0]['revision']})" if prev and prev[0].get("revision") else ""
-        serving_note = f" {_pods(serving)} of the previous revision{which} still serve{'s' if serving == 1 else ''}."
-        evidence.append(f"{_pods(serving)} of the previous revision are ready and still serve traffic")
-
-    r = s.replicas
-    counts = (f"{r.get('ready', 0)} of {r.get('desired', 0)} replicas ready" if kind != "Job"
-              else f"{r['active']} active, {r['succeeded']} succeeded, {r['failed']} failed")
-    rev = s.revision.get("current") or {}
-    rev_text = f"revision {rev['revision']} (ReplicaSet {rev['name']})" if rev.get("revision") else (
-        f"revision {rev['name']}" if rev.get("name") and kind == "StatefulSet" else "the current revision")
-    what = f"{kind} {name}"
-    describe = f"kubectl describe {kind.lower()} {name} -n {ns}"
-    trouble = [g for g in groups if g.severity is not Severity.OK]
-    stuck = s.past_deadline()
-    rollout = ("failed" if s.failed else "paused" if s.paused else "suspended" if s.suspended else
-               "complete" if s.complete else "stuck" if stuck else "degraded" if s.settled else "progressing")
-    if kind != "Job" and s.desired == 0 and not trouble:
-        rollout = "scaled-to-zero"
-
-    def done(cause, confidence, severity, summary, *, refusal_info=False):
-        if not steps:
-            steps.append(describe)
-        return WorkloadDiagnosis(
-            kind, ns, name, cause, confidence, severity, summary, rollout, uid=text(s.w, "metadata", "uid"),
-            revision=s.revision, replicas=s.replicas, conditions=conditions, groups=tuple(groups),
-            events=tuple(wevents[-20:]), evidence=tuple(evidence), next_steps=tuple(dict.fromkeys(steps)),
-            warnings=tuple(warnings), refused=refused if refusal_info else "", refusal=refusal if refusal_info else "",
-            as_of=now)
-
-    # 1. a Job past its activeDeadlineSeconds: the Job's own verdict, whatever its pods say
-    if kind == "Job" and s.failed and text(s.failed, "reason") == "DeadlineExceeded":
-        deadline = integer(s.w, "spec", "activeDeadlineSeconds", default=None)
-        summary = (f"Job {name} ran longer than its activeDeadlineSeconds"
-                   + (f" ({deadline}s)" if deadline is not None else "") + f" and was stopped: {counts}.")
-        steps += [describe, f"kubectl logs -n {ns} job/{name}"]
-        return done(Cause.DEADLINE_EXCEEDED, Confidence.HIGH, Severity.CRITICAL, summary)
-
-    # 2. the pods cannot be created, and no pod of the current revision explains more
-    if refusal_current and not trouble:
-        phrase = _refusal_phrase(refusal, refusal_name)
-        exist = (f"{s.created_current} of {s.desired} pods of {rev_text} exist" if kind != "Job"
-                 else "no pod of it exists")
-        summary = f"{what} cannot create its pods: {phrase}. {exist}, {counts}." + serving_note
-        evidence.insert(0, f"the API server refused the controller's pod: {refused}")
-        steps += _refusal_steps(refusal, refusal_name, ns, refused)
-        steps.append(f"kubectl get events -n {ns} --field-selector reason=FailedCreate")
-        return done(Cause.CREATE_REFUSED, Confidence.HIGH, Severity.CRITICAL, summary, refusal_info=True)
-
-    # 3. the current revision's pods fail: their cause, the representative's diagnosis embedded
-    if trouble:
-        g = trouble[0]
-        rep = g.representative
-        others = "; ".join(f"{x.count} {x.cause.value}" for x in trouble[1:])
-        severity = g.severity
-        if stuck or s.failed:
-            severity = Severity.CRITICAL  # the rollout will not finish by itself
-        state = {"failed": "has failed", "stuck": "is stuck", "paused": "is paused", "degraded": "runs degraded",
-                 "progressing": "is still rolling out", "suspended": "is suspended"}.get(rollout, "is complete but unhealthy")
-        summary = (f"{what} {state}: {_pods(g.count)} of {rev_text} "
-                   f"{'fail' if g.count != 1 else 'fails'} with {g.cause.value}"
-                   + (f" (also: {others})" if others else "") + f", {counts}. {rep.pod.name}: {rep.summary}"
-                   + serving_note)
-        if s.failed:
-            evidence.append(f"Job condition {_quote(s.failed)}")
-            if text(s.failed, "reason") == "PodFailurePolicy":
-                evidence.append("the Job's podFailurePolicy ended it (spec.podFailurePolicy): retrying would not help")
-        if refused:
-            evidence.append(f"pod creations are also refused: {refused}")
-        evidence.append(f"{rep.pod.name}: {rep.cause.value}: {rep.summary}")
-        steps += list(rep.next_steps[:3]) + [describe]
-        if kind == "Deployment" and serving:
-            steps.append(f"kubectl rollout undo deployment/{name} -n {ns}   # back to the revision that serves")
-        return done(g.cause, rep.confidence, severity, summary)
-
-    # 4. a Job that failed with no pod left to say why
-    if kind == "Job" and s.failed:
-        reason, msg = text(s.failed, "reason"), text(s.failed, "message")
-        summary = f"Job {name} failed ({reason}: {msg or 'no message'}); no pod of it is left to say why. {counts}."
-        steps += [describe, f"kubectl get events -n {ns} --field-selector involvedObject.name={name}"]
-        warnings.append("The Job's pods are gone (deleted, or garbage-collected): the verdict rests on its condition.")
-        return done(Cause.UNKNOWN, Confidence.LOW, Severity.CRITICAL, summary)
-
-    # 5. refused earlier, pods exist now: history
-    if refused and not refusal_current:
-        evidence.append(f"pod creations were refused earlier, now every pod exists: {refused}")
-
-    if s.paused:
-        summary = f"{what}'s rollout is paused (spec.paused): {counts}; resume it with kubectl rollout resume."
-        steps += [f"kubectl rollout resume deployment/{name} -n {ns}"]
-        return done(Cause.HEALTHY, Confidence.HIGH, Severity.OK, summary)
-    if s.suspended:
-        summary = f"Job {name} is suspended (spec.suspend): it creates no pods until resumed."
-        return done(Cause.HEALTHY, Confidence.HIGH, Severity.OK, summary)
-    if rollout == "scaled-to-zero":
-        return done(Cause.HEALTHY, Confidence.HIGH, Severity.OK, f"{what} is scaled to zero replicas.")
-    if s.complete:
-        summary = (f"Job {name} completed: {counts}." if kind == "Job"
-                   else f"{what}'s rollout is complete: {counts}, {rev_text} everywhere.")
-        return done(Cause.COMPLETED if kind == "Job" else Cause.HEALTHY, Confidence.HIGH, Severity.OK, summary)
-    if stuck:
-        # past the deadline with no pod that explains it: say what was seen and what is missing
-        summary = (f"{what} is stuck past its progress deadline: {counts}, and no pod of {rev_text} says why "
-                   f"(events expired, or the pods are gone).{serving_note}")
-        steps += [describe, f"kubectl get pods -n {ns} -o wide", f"kubectl get events -n {ns} --sort-by=.lastTimestamp"]
-        return done(Cause.UNKNOWN, Confidence.LOW, Severity.CRITICAL, summary)
-    waited = s.waited()
-    since = f" for {human_duration(waited)}" if waited is not None else ""
-    if rollout == "degraded":
-        summary = f"{what} has every pod of {rev_text}, {counts}; none of them reports trouble (starting, or just restarted)."
-    else:
-        summary = f"{what}'s rollout is in progress{since}: {counts}; no pod of {rev_text} has trouble yet.{serving_note}"
-    steps += [f"kubectl rollout status {kind.lower()}/{name} -n {ns}"] if kind != "Job" else [describe]
-    return done(Cause.HEALTHY, Confidence.MEDIUM, Severity.OK, summary)
-
-
-def _refusal_steps(kind: str, name: str, ns: str, message: str) -> list[str]:
-    if kind == "quota":
-        return [f"kubectl describe resourcequota {name} -n {ns}" if name else f"kubectl describe resourcequota -n {ns}",
-                "lower the pod's requests/limits, or raise the quota"]
-    if kind == "pod-security":
-        return [f"kubectl get namespace {ns} --show-labels   # pod-security.kubernetes.io/enforce",
-                "set the securityContext fields the message names in the pod template"]
-    if kind == "webhook":
-        return ["kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations",
-                f'read the policy behind webhook "{name}"; the message says what it wants'] if name else \
-               ["kubectl get validatingwebhookconfigurations,mutatingwebhookconfigurations"]
-    if kind == "service-account":
-        return [f"kubectl get serviceaccount {name} -n {ns}",
-                f"kubectl create serviceaccount {name} -n {ns}   # or fix spec.template.spec.serviceAccountName"]
-    if kind == "limit-range":
-        return [f"kubectl describe limitrange -n {ns}"]
-    return []
-
-
 # --------------------------------------------------------------------------- scan's view
 
 
@@ -683,12 +207,12 @@ def candidate(w: dict) -> bool:
     if any(c.get("type") == "ReplicaFailure" and c.get("status") == "True" for c in dicts(w, "status", "conditions")):
         return True
     if kind == "Deployment":
-        return _int(w, "status", "readyReplicas") < _int(w, "spec", "replicas", default=1) or any(
+        return num(w, "status", "readyReplicas") < num(w, "spec", "replicas", default=1) or any(
             c.get("reason") == "ProgressDeadlineExceeded" for c in dicts(w, "status", "conditions"))
     if kind in ("StatefulSet", "ReplicaSet"):
-        return _int(w, "status", "readyReplicas") < _int(w, "spec", "replicas", default=1)
+        return num(w, "status", "readyReplicas") < num(w, "spec", "replicas", default=1)
     if kind == "DaemonSet":
-        return _int(w, "status", "numberReady") < _int(w, "status", "desiredNumberScheduled")
+        return num(w, "status", "numberReady") < num(w, "status", "desiredNumberScheduled")
     if kind == "Job":
         done = any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
                    for c in dicts(w, "status", "conditions"))
