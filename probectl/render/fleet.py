@@ -145,15 +145,7 @@ def _workload_items(fleet: FleetReport) -> list[dict]:
 def yaml_document(fleet: FleetReport, items: Iterable[str]):
     from probectl.render.data import to_yaml
 
-    yield "apiVersion: probectl/v1\nkind: ScanReport\n"
-    first = True
-    for it in items:
-        if first:
-            yield "items:\n"
-            first = False
-        yield it
-    if first:
-        yield "items: []\n"
+    yield from r.yaml_items(items)
     yield to_yaml({"workloads": _workload_items(fleet)})
     yield to_yaml({"contexts": [c.to_dict() for c in fleet.contexts]})
     yield to_yaml({"summary": fleet.summary()})

@@ -212,9 +212,8 @@ def yaml_item(d) -> str:
     return to_yaml([d.to_dict()])
 
 
-def yaml_document(report: ScanReport, items):
-    from probectl.render.data import to_yaml
-
+def yaml_items(items):
+    """The head of a streamed ScanReport in YAML and its `items`, as they come."""
     yield "apiVersion: probectl/v1\nkind: ScanReport\n"
     first = True
     for it in items:
@@ -224,6 +223,12 @@ def yaml_document(report: ScanReport, items):
         yield it
     if first:
         yield "items: []\n"
+
+
+def yaml_document(report: ScanReport, items):
+    from probectl.render.data import to_yaml
+
+    yield from yaml_items(items)
     yield to_yaml({"workloads": [w.to_dict() for w in report.workloads], "summary": report.summary()})
 
 

@@ -52,6 +52,15 @@ def stream(client, path: str, params: dict, version: str, out: queue.Queue, name
     from probectl.sources import cluster as cl
 
     failures = 0
+    def _failed(e, failures: int) -> bool:
+        """A failed list or watch: counted, then give up (True) or back off and go on."""
+        tell("error", error_code(e))
+        if give_up is not None and failures >= give_up:
+            out.put((name, "FATAL", e))
+            return True
+        sleep(min(2 ** failures, MAX_BACKOFF))
+        return False
+
     first = True
     while not stop.is_set():
         if not first:
@@ -83,19 +92,13 @@ def stream(client, path: str, params: dict, version: str, out: queue.Queue, name
                 tell("listed", "")
                 failures = 0
             except cl.ClusterError as e:
-                tell("error", error_code(e))
                 failures += 1
-                if give_up is not None and failures >= give_up:
-                    out.put((name, "FATAL", e))
+                if _failed(e, failures):
                     return
-                sleep(min(2 ** failures, MAX_BACKOFF))
         except cl.ClusterError as e:
-            tell("error", error_code(e))
             failures += 1
-            if give_up is not None and failures >= give_up:
-                out.put((name, "FATAL", e))
+            if _failed(e, failures):
                 return
-            sleep(min(2 ** failures, MAX_BACKOFF))
 
 
 def start(streams: list[tuple], out: queue.Queue, stop: threading.Event, **options) -> list[threading.Thread]:
